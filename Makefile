@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` (the whole system on embedded defaults) and
+# `make test` (lint and the test suite). Both create the virtualenv and install from requirements/.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format migrate shell clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.prod-installed: requirements/base.txt requirements/prod.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/prod.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/base.txt requirements/prod.txt requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $@ $(VENV)/.prod-installed
+
+# The embedded defaults of the one-command run: debug on with a dev key, SQLite, file cache.
+run: export DJANGO_DEBUG ?= true
+run: $(VENV)/.prod-installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py load_demo_data
+	$(BIN)/gunicorn jobboard.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+test: lint $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The job board domain: models, services (writes), selectors (reads), events and the HTTP API."""

@@ -1,0 +1,64 @@
+"""Django admin for every model of the job board."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from core.models import Application, ApplicationStatusChange, Category, Job, OutboxEvent, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "role", "is_staff", "is_active", "date_joined")
+    list_filter = ("role", "is_staff", "is_active")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Job board", {"fields": ("role",)}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Job board", {"fields": ("email", "role")}))
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("title", "company_name", "category", "status", "published_at", "expires_at")
+    list_filter = ("status", "employment_type", "remote", "category")
+    search_fields = ("title", "company_name", "location")
+    raw_id_fields = ("employer",)
+    list_select_related = ("category",)
+    readonly_fields = ("created_at", "updated_at")
+    exclude = ("search_vector",)
+    date_hierarchy = "created_at"
+
+
+class ApplicationStatusChangeInline(admin.TabularInline):
+    model = ApplicationStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "changed_by", "note", "changed_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("id", "job", "applicant", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("job__title", "applicant__username", "applicant__email")
+    raw_id_fields = ("job", "applicant")
+    list_select_related = ("job", "applicant")
+    inlines = [ApplicationStatusChangeInline]
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_type", "occurred_at", "published_at", "publish_attempts")
+    list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
+    readonly_fields = ("id", "event_type", "payload", "occurred_at", "published_at")
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False

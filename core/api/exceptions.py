@@ -1,0 +1,48 @@
+"""Error responses: every error is a JSON object, never HTML and never a bare list."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from core.exceptions import DomainError
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus domain errors mapped to their status and code.
+
+    A domain error tied to one field is answered like a serializer error (`{"field": [msg]}`),
+    any other as `{"detail": msg, "code": code}`.
+    """
+    if isinstance(exc, DomainError):
+        if exc.field:
+            body = {exc.field: [exc.detail]}
+        else:
+            body = {"detail": exc.detail, "code": exc.default_code}
+        return Response(body, status=exc.status_code)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        response.data = {"non_field_errors": response.data}
+    return response
+
+
+def _json_error(status_code: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status_code)
+
+
+def bad_request(request, exception=None):
+    return _json_error(status.HTTP_400_BAD_REQUEST, "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    return _json_error(status.HTTP_403_FORBIDDEN, "You do not have permission to do this.")
+
+
+def not_found(request, exception=None):
+    return _json_error(status.HTTP_404_NOT_FOUND, "Not found.")
+
+
+def server_error(request):
+    return _json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Server error.")

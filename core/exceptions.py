@@ -1,0 +1,47 @@
+"""Domain errors raised by services; the API maps each to its HTTP status and stable code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. Subclasses fix the status code and `default_code`."""
+
+    status_code = 400
+    default_code = "invalid"
+    default_detail = "The request was refused."
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        self.field = field
+        super().__init__(self.detail)
+
+
+class AlreadyApplied(DomainError):
+    default_code = "already_applied"
+    default_detail = "You have already applied to this job."
+
+
+class JobNotOpen(DomainError):
+    default_code = "job_not_open"
+    default_detail = "This job is not accepting applications (it is closed, a draft or expired)."
+
+
+class InvalidTransition(DomainError):
+    default_code = "invalid_transition"
+    default_detail = "This status change is not allowed."
+
+
+class InvalidJobState(DomainError):
+    default_code = "invalid_job_state"
+    default_detail = "The job is not in a state that allows this."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class DuplicateValue(DomainError):
+    default_code = "unique"
+    default_detail = "This value is already taken."

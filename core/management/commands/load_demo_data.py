@@ -1,0 +1,83 @@
+"""Load a small demo data set once: an admin, an employer, a job seeker, categories and jobs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from core import services
+from core.models import Category, Role, User
+
+DEMO_PASSWORD = "demo-Pass-2026"  # noqa: S105  (local demo accounts, refused without DEBUG)
+
+# Not "Backend": the README's walk-through creates that category itself, and refers to
+# category 1 (Engineering) when it posts a job.
+CATEGORIES = [("Engineering", "engineering"), ("Design", "design"), ("Data", "data")]
+JOBS = [
+    ("Senior Backend Engineer", "engineering", "Berlin", True, 80_000, 110_000,
+     "Design and run the Django and PostgreSQL services behind our marketplace."),
+    ("Python API Developer", "engineering", "Amsterdam", False, 60_000, 85_000,
+     "Build REST APIs with Django REST framework, Celery and RabbitMQ."),
+    ("Frontend Engineer (React)", "design", "Remote", True, 55_000, 80_000,
+     "Ship accessible React interfaces on top of a well-documented JSON API."),
+    ("Data Engineer", "data", "London", False, 70_000, 95_000,
+     "Own the pipelines that move events from PostgreSQL into the warehouse."),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data set (idempotent: does nothing when it is already there)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Load even when DEBUG is off (known passwords!)."
+        )
+
+    def handle(self, *args, force: bool = False, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError("Demo accounts have known passwords; refusing with DEBUG off.")
+        if User.objects.filter(username="demo_employer").exists():
+            self.stdout.write("Demo data already loaded.")
+            return
+        admin = User(username="admin", email="admin@example.com", is_staff=True, is_superuser=True)
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+        employer = services.register_user(
+            username="demo_employer",
+            email="employer@example.com",
+            password=DEMO_PASSWORD,
+            role=Role.EMPLOYER,
+        )
+        services.register_user(
+            username="demo_seeker",
+            email="seeker@example.com",
+            password=DEMO_PASSWORD,
+            role=Role.JOB_SEEKER,
+        )
+        categories = {
+            slug: Category.objects.filter(slug=slug).first()
+            or services.create_category(name=name, slug=slug)
+            for name, slug in CATEGORIES
+        }
+        for title, slug, location, remote, low, high, description in JOBS:
+            services.create_job(
+                employer=employer,
+                fields={
+                    "title": title,
+                    "description": description,
+                    "company_name": "Nexus Demo GmbH",
+                    "location": location,
+                    "remote": remote,
+                    "employment_type": "full_time",
+                    "category": categories[slug],
+                    "salary_min": low,
+                    "salary_max": high,
+                    "salary_currency": "EUR",
+                },
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded. Accounts (password {DEMO_PASSWORD}): admin, "
+                "demo_employer, demo_seeker."
+            )
+        )

@@ -1,0 +1,217 @@
+"""Every read of the job board: querysets already scoped to what the caller may see.
+
+Authorisation lives here as much as in permissions: a job or application outside a caller's
+queryset simply does not exist for them (404), whatever the view does with `get_object()`.
+Each selector fetches its relations up front, so a page costs a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+
+from core.models import (
+    Application,
+    ApplicationStatusChange,
+    Category,
+    Job,
+    JobStatus,
+    User,
+)
+
+SEARCH_CONFIG = "english"
+
+
+def categories_with_open_job_counts() -> QuerySet[Category]:
+    """All categories, each annotated with `open_jobs_count` (published, unexpired, not deleted)."""
+    open_jobs = Q(jobs__in=Job.objects.open().values("pk"))
+    return Category.objects.annotate(open_jobs_count=Count("jobs", filter=open_jobs))
+
+
+@dataclass(frozen=True)
+class JobListFilters:
+    """The public listing's query, normalised: equal filters mean equal objects."""
+
+    search: str = ""
+    category: str = ""
+    employment_type: str = ""
+    location: str = ""
+    remote: bool | None = None
+    salary_min: int | None = None
+    salary_max: int | None = None
+    posted_since: datetime | None = None
+    ordering: str = ""
+
+
+ORDERINGS = {
+    "created_at": ("created_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "published_at": ("published_at", "id"),
+    "-published_at": ("-published_at", "-id"),
+    "salary": (F("salary_max").asc(nulls_last=True), "id"),
+    "-salary": (F("salary_max").desc(nulls_last=True), "-id"),
+    "relevance": ("-search_rank", "-published_at", "-id"),
+}
+LISTED_FIELDS = (
+    "id",
+    "title",
+    "description",
+    "company_name",
+    "location",
+    "remote",
+    "employment_type",
+    "salary_min",
+    "salary_max",
+    "salary_currency",
+    "status",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "expires_at",
+    "category__id",
+    "category__name",
+    "category__slug",
+)
+
+
+def _search(jobs: QuerySet[Job], text: str) -> QuerySet[Job]:
+    if connection.vendor == "postgresql":
+        # Full text on the trigger-maintained, GIN-indexed `search_vector`, websearch syntax
+        # ("rust -crypto", quoted phrases, "or"), ranked by title > company/location > description.
+        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+        return jobs.filter(search_vector=query).annotate(
+            search_rank=SearchRank(F("search_vector"), query)
+        )
+    words = text.split()
+    for word in words:
+        jobs = jobs.filter(
+            Q(title__icontains=word)
+            | Q(description__icontains=word)
+            | Q(company_name__icontains=word)
+            | Q(location__icontains=word)
+        )
+    return jobs
+
+
+def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
+    """The public listing: published jobs whose `expires_at` is still ahead, filtered and ordered.
+
+    Expired postings are excluded here, in the query, whatever the cache or the scheduler did.
+    Without an explicit ordering a search sorts by relevance and a plain listing by newest first.
+    """
+    jobs = Job.objects.open().select_related("category").only(*LISTED_FIELDS)
+    if filters.category:
+        key = "category_id" if filters.category.isascii() and filters.category.isdigit() else "category__slug"
+        jobs = jobs.filter(**{key: filters.category})
+    if filters.employment_type:
+        jobs = jobs.filter(employment_type=filters.employment_type)
+    if filters.location:
+        jobs = jobs.filter(location__icontains=filters.location)
+    if filters.remote is not None:
+        jobs = jobs.filter(remote=filters.remote)
+    if filters.salary_min is not None:
+        # Jobs that can pay at least this much.
+        jobs = jobs.filter(
+            Q(salary_max__gte=filters.salary_min)
+            | Q(salary_max__isnull=True, salary_min__gte=filters.salary_min)
+        )
+    if filters.salary_max is not None:
+        # Jobs whose range starts at or below this.
+        jobs = jobs.filter(salary_min__lte=filters.salary_max)
+    if filters.posted_since is not None:
+        jobs = jobs.filter(published_at__gte=filters.posted_since)
+
+    ordering = filters.ordering
+    if filters.search:
+        jobs = _search(jobs, filters.search)
+    if ordering == "relevance" or (not ordering and filters.search):
+        if connection.vendor == "postgresql" and filters.search:
+            return jobs.order_by(*ORDERINGS["relevance"])
+        ordering = "-published_at"
+    return jobs.order_by(*ORDERINGS.get(ordering or "-published_at", ORDERINGS["-published_at"]))
+
+
+def jobs_visible_to(*, user: User) -> QuerySet[Job]:
+    """Jobs `user` may read one by one: open jobs, plus their own in any status; admins see all.
+
+    Deleted jobs are visible to nobody.
+    """
+    jobs = Job.objects.not_deleted().select_related("category").defer("search_vector")
+    if user.is_authenticated and user.is_staff:
+        return jobs
+    visible = Q(pk__in=Job.objects.open().values("pk"))
+    if user.is_authenticated:
+        visible |= Q(employer=user)
+    return jobs.filter(visible)
+
+
+def jobs_managed_by(*, user: User) -> QuerySet[Job]:
+    """Jobs `user` may change: their own (any status), or every job for an admin."""
+    jobs = Job.objects.not_deleted().select_related("category").defer("search_vector")
+    if user.is_staff:
+        return jobs
+    return jobs.filter(employer=user)
+
+
+def jobs_owned_by(*, employer: User) -> QuerySet[Job]:
+    """The employer's own jobs in every status, newest first, with their application counts."""
+    return (
+        Job.objects.not_deleted()
+        .filter(employer=employer)
+        .select_related("category")
+        .defer("search_vector")
+        .annotate(applications_count=Count("applications"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def jobs_open_for_applications() -> QuerySet[Job]:
+    """Jobs an application may name: not deleted and not drafts (state is checked by the service)."""
+    return Job.objects.not_deleted().exclude(status=JobStatus.DRAFT).defer("search_vector")
+
+
+def _applications() -> QuerySet[Application]:
+    history = ApplicationStatusChange.objects.select_related("changed_by").only(
+        "id",
+        "application_id",
+        "from_status",
+        "to_status",
+        "note",
+        "changed_at",
+        "changed_by__id",
+        "changed_by__username",
+    )
+    return (
+        Application.objects.select_related("job", "applicant")
+        .defer("job__search_vector", "job__description")
+        .prefetch_related(Prefetch("status_changes", queryset=history))
+        .order_by("-created_at", "-id")
+    )
+
+
+def applications_of_seeker(*, seeker: User) -> QuerySet[Application]:
+    """The seeker's own applications, newest first, with their history."""
+    return _applications().filter(applicant=seeker)
+
+
+def applications_to_employer(
+    *, employer: User, job_id: int | None = None, status: str | None = None
+) -> QuerySet[Application]:
+    """Applications to the employer's jobs (deleted jobs included: nothing a seeker sent is lost)."""
+    applications = _applications().filter(job__employer=employer)
+    if job_id is not None:
+        applications = applications.filter(job_id=job_id)
+    if status:
+        applications = applications.filter(status=status)
+    return applications
+
+
+def applications_visible_to(*, user: User) -> QuerySet[Application]:
+    """Applications `user` may read: their own, those to their jobs, or all for an admin."""
+    if user.is_staff:
+        return _applications()
+    return _applications().filter(Q(applicant=user) | Q(job__employer=user))

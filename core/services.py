@@ -1,0 +1,394 @@
+"""Every write of the job board: one function per use case, keyword-only, atomic, emitting events.
+
+Views and tasks call these; nothing else writes domain rows. Each function validates the business
+rules that need the database (state, ownership was already settled by the caller's queryset),
+changes rows inside `transaction.atomic()` and records the catalogue's event in the same
+transaction, so a committed change always has its event and a rolled-back one never does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from core import events
+from core.exceptions import (
+    AlreadyApplied,
+    Conflict,
+    DuplicateValue,
+    InvalidJobState,
+    InvalidTransition,
+    JobNotOpen,
+)
+from core.models import (
+    Application,
+    ApplicationStatus,
+    ApplicationStatusChange,
+    Category,
+    Job,
+    JobStatus,
+    Role,
+    User,
+)
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+def _taken_user_field(*, username: str, email: str, exclude_pk: int | None = None) -> str | None:
+    users = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if username and users.filter(username__iexact=username).exists():
+        return "username"
+    if email and users.filter(email__iexact=email).exists():
+        return "email"
+    return None
+
+
+def register_user(*, username: str, email: str, password: str, role: Role) -> User:
+    """Create an account with exactly one role. Taken usernames or emails raise `DuplicateValue`.
+
+    Usernames and emails are compared case-insensitively; the database constraint settles races.
+    """
+    email = User.objects.normalize_email(email)
+    if taken := _taken_user_field(username=username, email=email):
+        raise DuplicateValue(f"A user with that {taken} already exists.", field=taken)
+    try:
+        with transaction.atomic():
+            user = User(username=username, email=email, role=role)
+            user.set_password(password)
+            user.save()
+    except IntegrityError as exc:
+        taken = _taken_user_field(username=username, email=email) or "username"
+        raise DuplicateValue(f"A user with that {taken} already exists.", field=taken) from exc
+    return user
+
+
+def update_user_profile(*, user: User, changes: dict[str, Any]) -> User:
+    """Change the caller's own email or name; the role and username are fixed at registration."""
+    allowed = {"email", "first_name", "last_name"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"fields not editable: {sorted(unknown)}")
+    if "email" in changes:
+        changes["email"] = User.objects.normalize_email(changes["email"])
+        if _taken_user_field(username="", email=changes["email"], exclude_pk=user.pk):
+            raise DuplicateValue("A user with that email already exists.", field="email")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*changes])
+    except IntegrityError as exc:
+        raise DuplicateValue("A user with that email already exists.", field="email") from exc
+    return user
+
+
+def revoke_refresh_tokens(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of `user`; returns how many were newly revoked."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    tokens = [BlacklistedToken(token=token) for token in outstanding]
+    BlacklistedToken.objects.bulk_create(tokens, ignore_conflicts=True)
+    return len(tokens)
+
+
+def change_password(*, user: User, new_password: str) -> None:
+    """Set a new password and log the user out everywhere (all refresh tokens revoked)."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_refresh_tokens(user=user)
+
+
+# --- Categories -----------------------------------------------------------------------------
+
+
+def _taken_category_field(*, name: str, slug: str, exclude_pk: int | None = None) -> str | None:
+    categories = Category.objects.exclude(pk=exclude_pk) if exclude_pk else Category.objects.all()
+    if name and categories.filter(name__iexact=name).exists():
+        return "name"
+    if slug and categories.filter(slug=slug).exists():
+        return "slug"
+    return None
+
+
+def _save_category(category: Category) -> Category:
+    if taken := _taken_category_field(
+        name=category.name, slug=category.slug, exclude_pk=category.pk
+    ):
+        raise DuplicateValue(f"A category with that {taken} already exists.", field=taken)
+    try:
+        with transaction.atomic():
+            category.save()
+    except IntegrityError as exc:
+        taken = (
+            _taken_category_field(name=category.name, slug=category.slug, exclude_pk=category.pk)
+            or "name"
+        )
+        raise DuplicateValue(f"A category with that {taken} already exists.", field=taken) from exc
+    return category
+
+
+def _slug_for(name: str) -> str:
+    slug = slugify(name)[:100]
+    if not slug:
+        raise DuplicateValue(
+            "Give a slug: this name has no letters or digits to make one from.", field="slug"
+        )
+    return slug
+
+
+def create_category(*, name: str, slug: str | None = None) -> Category:
+    """Create a category; the slug is made from the name when not given."""
+    return _save_category(Category(name=name, slug=slug or _slug_for(name)))
+
+
+def update_category(*, category: Category, name: str | None = None, slug: str | None = None) -> Category:
+    """Rename a category or change its slug (admin only, enforced by the caller)."""
+    if name is not None:
+        category.name = name
+    if slug is not None:
+        category.slug = slug
+    return _save_category(category)
+
+
+def delete_category(*, category: Category) -> None:
+    """Delete a category that no job uses; a category in use answers `Conflict`."""
+    if Job.objects.filter(category=category).exists():
+        raise Conflict("This category still has jobs; move or delete them first.")
+    category.delete()
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+EDITABLE_JOB_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "company_name",
+        "location",
+        "remote",
+        "employment_type",
+        "category",
+        "salary_min",
+        "salary_max",
+        "salary_currency",
+    }
+)
+
+
+def _job_payload(job: Job) -> dict[str, Any]:
+    return {"job_id": job.pk, "employer_id": job.employer_id, "category_id": job.category_id}
+
+
+def _publish(job: Job) -> None:
+    now = timezone.now()
+    job.status = JobStatus.PUBLISHED
+    job.published_at = now
+    job.expires_at = now + timedelta(days=settings.JOB_LIFETIME_DAYS)
+    job.closed_at = None
+
+
+def create_job(*, employer: User, fields: dict[str, Any], draft: bool = False) -> Job:
+    """Post a job owned by `employer`, published at once (and `job.published` emitted) unless draft."""
+    unknown = set(fields) - EDITABLE_JOB_FIELDS
+    if unknown:
+        raise ValueError(f"fields not editable: {sorted(unknown)}")
+    job = Job(employer=employer, **fields)
+    if not draft:
+        _publish(job)
+    with transaction.atomic():
+        job.save()
+        if not draft:
+            events.record_event(event_type=events.JOB_PUBLISHED, payload=_job_payload(job))
+    return job
+
+
+def update_job(*, job: Job, changes: dict[str, Any]) -> Job:
+    """Edit a draft or published job; a visible job emits `job.updated`."""
+    unknown = set(changes) - EDITABLE_JOB_FIELDS
+    if unknown:
+        raise ValueError(f"fields not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status not in (JobStatus.DRAFT, JobStatus.PUBLISHED):
+            raise InvalidJobState(f"A {job.status} job cannot be edited.")
+        for name, value in changes.items():
+            setattr(job, name, value)
+        job.save(update_fields=[*changes, "updated_at"])
+        if job.status == JobStatus.PUBLISHED and changes:
+            events.record_event(event_type=events.JOB_UPDATED, payload=_job_payload(job))
+    return job
+
+
+def publish_job(*, job: Job) -> Job:
+    """Publish a draft: it becomes visible for `JOB_LIFETIME_DAYS` and `job.published` is emitted."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status != JobStatus.DRAFT:
+            raise InvalidJobState(f"Only a draft can be published; this job is {job.status}.")
+        _publish(job)
+        job.save(update_fields=["status", "published_at", "expires_at", "closed_at", "updated_at"])
+        events.record_event(event_type=events.JOB_PUBLISHED, payload=_job_payload(job))
+    return job
+
+
+def _close(job: Job) -> bool:
+    """Close `job` in place; returns whether it was visible (and so `job.closed` is due)."""
+    was_visible = job.status == JobStatus.PUBLISHED
+    if job.status in (JobStatus.DRAFT, JobStatus.PUBLISHED):
+        job.status = JobStatus.CLOSED
+        job.closed_at = timezone.now()
+    return was_visible
+
+
+def close_job(*, job: Job) -> Job:
+    """Stop a job from being listed or applied to; the owner still sees it. Closing twice is a no-op."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status == JobStatus.CLOSED:
+            return job
+        was_visible = _close(job)
+        job.save(update_fields=["status", "closed_at", "updated_at"])
+        if was_visible:
+            events.record_event(event_type=events.JOB_CLOSED, payload=_job_payload(job))
+    return job
+
+
+def delete_job(*, job: Job) -> None:
+    """Remove a job from every listing and from its URL, keeping its applications and history."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.deleted_at is not None:
+            return
+        was_visible = _close(job)
+        job.deleted_at = timezone.now()
+        job.save(update_fields=["status", "closed_at", "deleted_at", "updated_at"])
+        if was_visible:
+            events.record_event(event_type=events.JOB_CLOSED, payload=_job_payload(job))
+
+
+# --- Applications ---------------------------------------------------------------------------
+
+# The employer's pipeline; anything not listed here is refused.
+EMPLOYER_TRANSITIONS: dict[str, frozenset[str]] = {
+    ApplicationStatus.SUBMITTED: frozenset({ApplicationStatus.REVIEWED, ApplicationStatus.REJECTED}),
+    ApplicationStatus.REVIEWED: frozenset(
+        {ApplicationStatus.INTERVIEWING, ApplicationStatus.REJECTED}
+    ),
+    ApplicationStatus.INTERVIEWING: frozenset(
+        {ApplicationStatus.OFFERED, ApplicationStatus.REJECTED}
+    ),
+    ApplicationStatus.OFFERED: frozenset({ApplicationStatus.HIRED, ApplicationStatus.REJECTED}),
+}
+# States from which the applicant may still withdraw.
+WITHDRAWABLE = frozenset(EMPLOYER_TRANSITIONS)
+
+
+def _application_payload(application: Application, employer_id: int) -> dict[str, Any]:
+    return {
+        "application_id": application.pk,
+        "job_id": application.job_id,
+        "applicant_id": application.applicant_id,
+        "employer_id": employer_id,
+    }
+
+
+def apply_to_job(*, applicant: User, job: Job, cover_letter: str, resume_url: str) -> Application:
+    """Submit `applicant`'s application to an open job and emit `application.submitted`.
+
+    A second application to the same job raises `AlreadyApplied`, also when two arrive at once
+    (the unique constraint decides); a closed, draft, deleted or expired job raises `JobNotOpen`.
+    """
+    try:
+        with transaction.atomic():
+            # Lock the job so a concurrent close cannot slip between the check and the insert.
+            job = Job.objects.select_for_update().get(pk=job.pk)
+            if not job.is_open:
+                raise JobNotOpen()
+            if Application.objects.filter(job=job, applicant=applicant).exists():
+                raise AlreadyApplied()
+            application = Application.objects.create(
+                job=job, applicant=applicant, cover_letter=cover_letter, resume_url=resume_url
+            )
+            ApplicationStatusChange.objects.create(
+                application=application,
+                from_status="",
+                to_status=ApplicationStatus.SUBMITTED,
+                changed_by=applicant,
+                changed_at=application.created_at,
+            )
+            events.record_event(
+                event_type=events.APPLICATION_SUBMITTED,
+                payload=_application_payload(application, job.employer_id),
+            )
+    except IntegrityError as exc:
+        raise AlreadyApplied() from exc
+    return application
+
+
+def _move(
+    application: Application, *, to_status: str, actor: User, note: str, event_type: str
+) -> Application:
+    from_status = application.status
+    application.status = to_status
+    application.save(update_fields=["status", "updated_at"])
+    ApplicationStatusChange.objects.create(
+        application=application,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=actor,
+        note=note,
+    )
+    payload = _application_payload(application, application.job.employer_id)
+    payload.update(from_status=from_status, to_status=to_status)
+    events.record_event(event_type=event_type, payload=payload)
+    return application
+
+
+def change_application_status(
+    *, application: Application, to_status: str, actor: User, note: str = ""
+) -> Application:
+    """Move an application along the employer's pipeline; the transition table is the only rule."""
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("job")
+            .get(pk=application.pk)
+        )
+        allowed = EMPLOYER_TRANSITIONS.get(application.status, frozenset())
+        if to_status not in allowed:
+            raise InvalidTransition(
+                f"An application cannot go from {application.status} to {to_status}."
+                + (f" Allowed: {', '.join(sorted(allowed))}." if allowed else "")
+            )
+        return _move(
+            application,
+            to_status=to_status,
+            actor=actor,
+            note=note,
+            event_type=events.APPLICATION_STATUS_CHANGED,
+        )
+
+
+def withdraw_application(*, application: Application, actor: User) -> Application:
+    """The applicant takes back an application that is still open; emits `application.withdrawn`."""
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("job")
+            .get(pk=application.pk)
+        )
+        if application.status not in WITHDRAWABLE:
+            raise InvalidTransition(f"A {application.status} application cannot be withdrawn.")
+        return _move(
+            application,
+            to_status=ApplicationStatus.WITHDRAWN,
+            actor=actor,
+            note="",
+            event_type=events.APPLICATION_WITHDRAWN,
+        )

@@ -1,0 +1,1 @@
+"""The Django project of Nexus Job Board: settings, root URLs, WSGI/ASGI entry points."""

@@ -1,0 +1,163 @@
+"""Shared fixtures: users of every role, authenticated API clients, categories and jobs."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from core import services
+from core.models import Application, Category, Job, JobStatus, Role, User
+
+PASSWORD = "Correct-Horse-Battery-9"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Throttle counters and cached pages of one test never leak into the next."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:
+    n = next(_counter)
+    username = username or f"user{n}"
+    user = User(username=username, email=f"{username}@example.com", role=role, **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client sending a real access token of `user` (anonymous when None)."""
+    client = APIClient()
+    if user is not None:
+        access = RefreshToken.for_user(user).access_token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
+@pytest.fixture
+def employer(db) -> User:
+    return make_user(Role.EMPLOYER, username="acme_hr")
+
+
+@pytest.fixture
+def other_employer(db) -> User:
+    return make_user(Role.EMPLOYER, username="globex_hr")
+
+
+@pytest.fixture
+def seeker(db) -> User:
+    return make_user(Role.JOB_SEEKER, username="alice")
+
+
+@pytest.fixture
+def other_seeker(db) -> User:
+    return make_user(Role.JOB_SEEKER, username="bob")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return make_user("", username="root_admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def employer_client(employer) -> APIClient:
+    return client_for(employer)
+
+
+@pytest.fixture
+def other_employer_client(other_employer) -> APIClient:
+    return client_for(other_employer)
+
+
+@pytest.fixture
+def seeker_client(seeker) -> APIClient:
+    return client_for(seeker)
+
+
+@pytest.fixture
+def other_seeker_client(other_seeker) -> APIClient:
+    return client_for(other_seeker)
+
+
+@pytest.fixture
+def admin_client_api(admin_user) -> APIClient:
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def category(db) -> Category:
+    return services.create_category(name="Backend", slug="backend")
+
+
+@pytest.fixture
+def make_job(db, employer, category) -> Callable[..., Job]:
+    """Create a job through the service (so events and timestamps are real); tweak state after."""
+
+    def factory(
+        *,
+        owner: User | None = None,
+        status: str = JobStatus.PUBLISHED,
+        expired: bool = False,
+        **fields: Any,
+    ) -> Job:
+        defaults = {
+            "title": "Backend Engineer",
+            "description": "Build APIs in Python and Django.",
+            "company_name": "Acme",
+            "location": "Berlin",
+            "employment_type": "full_time",
+            "category": category,
+        }
+        defaults.update(fields)
+        job = services.create_job(
+            employer=owner or employer, fields=defaults, draft=status == JobStatus.DRAFT
+        )
+        if status == JobStatus.CLOSED:
+            job = services.close_job(job=job)
+        if expired:
+            Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+            job.refresh_from_db()
+        if status == JobStatus.EXPIRED:
+            Job.objects.filter(pk=job.pk).update(
+                status=JobStatus.EXPIRED, expires_at=timezone.now() - timedelta(minutes=1)
+            )
+            job.refresh_from_db()
+        return job
+
+    return factory
+
+
+@pytest.fixture
+def job(make_job) -> Job:
+    return make_job()
+
+
+@pytest.fixture
+def application(job, seeker) -> Application:
+    return services.apply_to_job(
+        applicant=seeker,
+        job=job,
+        cover_letter="I love APIs.",
+        resume_url="https://example.com/alice.pdf",
+    )
