@@ -193,9 +193,7 @@ class ApplicationStatusChange(models.Model):
     )
     from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
-    changed_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    changed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     note = models.CharField(max_length=1000, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
 

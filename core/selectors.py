@@ -105,8 +105,15 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
     """
     jobs = Job.objects.open().select_related("category").only(*LISTED_FIELDS)
     if filters.category:
-        key = "category_id" if filters.category.isascii() and filters.category.isdigit() else "category__slug"
-        jobs = jobs.filter(**{key: filters.category})
+        by_slug = Q(category__slug=filters.category)
+        if filters.category.isascii() and filters.category.isdigit():
+            category_id = int(filters.category)
+            # A slug may be all digits too; an id past the column's range can only be a slug.
+            jobs = jobs.filter(
+                by_slug | Q(category_id=category_id) if category_id < 2**63 else by_slug
+            )
+        else:
+            jobs = jobs.filter(by_slug)
     if filters.employment_type:
         jobs = jobs.filter(employment_type=filters.employment_type)
     if filters.location:

@@ -147,7 +147,9 @@ def create_category(*, name: str, slug: str | None = None) -> Category:
     return _save_category(Category(name=name, slug=slug or _slug_for(name)))
 
 
-def update_category(*, category: Category, name: str | None = None, slug: str | None = None) -> Category:
+def update_category(
+    *, category: Category, name: str | None = None, slug: str | None = None
+) -> Category:
     """Rename a category or change its slug (admin only, enforced by the caller)."""
     if name is not None:
         category.name = name
@@ -276,7 +278,9 @@ def delete_job(*, job: Job) -> None:
 
 # The employer's pipeline; anything not listed here is refused.
 EMPLOYER_TRANSITIONS: dict[str, frozenset[str]] = {
-    ApplicationStatus.SUBMITTED: frozenset({ApplicationStatus.REVIEWED, ApplicationStatus.REJECTED}),
+    ApplicationStatus.SUBMITTED: frozenset(
+        {ApplicationStatus.REVIEWED, ApplicationStatus.REJECTED}
+    ),
     ApplicationStatus.REVIEWED: frozenset(
         {ApplicationStatus.INTERVIEWING, ApplicationStatus.REJECTED}
     ),

@@ -176,6 +176,7 @@ DEFAULT_THROTTLE_RATES = {
     "anon": "300/min",
     "user": "600/min",
     "login": "5/min",
+    "token_refresh": "30/min",
     "register": "20/hour",
     "apply": "30/hour",
     "job_post": "60/hour",

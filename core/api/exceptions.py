@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
@@ -33,6 +35,12 @@ def _json_error(status_code: int, detail: str) -> JsonResponse:
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _json_error(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            f"Request body too large (limit {limit} bytes).",
+        )
     return _json_error(status.HTTP_400_BAD_REQUEST, "Bad request.")
 
 

@@ -265,12 +265,8 @@ class JobUpdateSerializer(serializers.ModelSerializer):
     remote = StrictBooleanField(required=False, default=False)
     employment_type = serializers.ChoiceField(choices=EmploymentType.choices)
     category = StrictPrimaryKeyRelatedField(queryset=Category.objects.all())
-    salary_min = StrictIntegerField(
-        required=False, allow_null=True, min_value=0, max_value=MAX_INT
-    )
-    salary_max = StrictIntegerField(
-        required=False, allow_null=True, min_value=0, max_value=MAX_INT
-    )
+    salary_min = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_INT)
+    salary_max = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_INT)
     salary_currency = serializers.RegexField(
         r"^[A-Z]{3}$",
         required=False,
@@ -468,4 +464,3 @@ class EmployerApplicationsQuerySerializer(serializers.Serializer):
 
     job = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     status = serializers.ChoiceField(choices=ApplicationStatus.choices, required=False)
-

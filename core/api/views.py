@@ -372,4 +372,3 @@ class ApplicationWithdrawView(APIView):
         application = get_object_or_404(applications, pk=pk)
         services.withdraw_application(application=application, actor=request.user)
         return Response(s.ApplicationSerializer(applications.get(pk=pk)).data)
-

@@ -14,14 +14,42 @@ DEMO_PASSWORD = "demo-Pass-2026"  # noqa: S105  (local demo accounts, refused wi
 # category 1 (Engineering) when it posts a job.
 CATEGORIES = [("Engineering", "engineering"), ("Design", "design"), ("Data", "data")]
 JOBS = [
-    ("Senior Backend Engineer", "engineering", "Berlin", True, 80_000, 110_000,
-     "Design and run the Django and PostgreSQL services behind our marketplace."),
-    ("Python API Developer", "engineering", "Amsterdam", False, 60_000, 85_000,
-     "Build REST APIs with Django REST framework, Celery and RabbitMQ."),
-    ("Frontend Engineer (React)", "design", "Remote", True, 55_000, 80_000,
-     "Ship accessible React interfaces on top of a well-documented JSON API."),
-    ("Data Engineer", "data", "London", False, 70_000, 95_000,
-     "Own the pipelines that move events from PostgreSQL into the warehouse."),
+    (
+        "Senior Backend Engineer",
+        "engineering",
+        "Berlin",
+        True,
+        80_000,
+        110_000,
+        "Design and run the Django and PostgreSQL services behind our marketplace.",
+    ),
+    (
+        "Python API Developer",
+        "engineering",
+        "Amsterdam",
+        False,
+        60_000,
+        85_000,
+        "Build REST APIs with Django REST framework, Celery and RabbitMQ.",
+    ),
+    (
+        "Frontend Engineer (React)",
+        "design",
+        "Remote",
+        True,
+        55_000,
+        80_000,
+        "Ship accessible React interfaces on top of a well-documented JSON API.",
+    ),
+    (
+        "Data Engineer",
+        "data",
+        "London",
+        False,
+        70_000,
+        95_000,
+        "Own the pipelines that move events from PostgreSQL into the warehouse.",
+    ),
 ]
 
 
