@@ -22,13 +22,19 @@ $(VENV)/.dev-installed: requirements/base.txt requirements/prod.txt requirements
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@ $(VENV)/.prod-installed
 
-# The embedded defaults of the one-command run: debug on with a dev key, SQLite, file cache.
+# The embedded defaults of the one-command run: debug on with a dev key, SQLite, file cache,
+# kombu's filesystem broker, emails written to var/mail/. honcho runs the Procfile: API, worker,
+# beat and Flower, logs interleaved, all stopped by one Ctrl-C.
 run: export DJANGO_DEBUG ?= true
+run: export FLOWER_BASIC_AUTH ?= admin:admin
+run: export WEB_HOST := $(HOST)
+run: export WEB_PORT := $(PORT)
 run: $(VENV)/.prod-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo_data
-	$(BIN)/gunicorn jobboard.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+	@echo "API http://$(HOST):$(PORT)/api/docs/  Flower http://127.0.0.1:5555/ ($$FLOWER_BASIC_AUTH)  emails: var/mail/"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 test: lint $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

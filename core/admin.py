@@ -1,9 +1,18 @@
 """Django admin for every model of the job board."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from core.models import Application, ApplicationStatusChange, Category, Job, OutboxEvent, User
+from core import services
+from core.models import (
+    Application,
+    ApplicationStatusChange,
+    Category,
+    EmailDelivery,
+    Job,
+    OutboxEvent,
+    User,
+)
 
 
 @admin.register(User)
@@ -59,6 +68,40 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
     readonly_fields = ("id", "event_type", "payload", "occurred_at", "published_at")
     date_hierarchy = "occurred_at"
+    actions = ["replay"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Publish the selected events again (subscribers are idempotent)")
+    def replay(self, request, queryset) -> None:
+        count = services.replay_events(event_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"{count} event(s) queued for publishing.", messages.SUCCESS)
+
+
+@admin.register(EmailDelivery)
+class EmailDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "template", "recipient", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "template", "event_type")
+    search_fields = ("recipient", "subject", "event_id", "idempotency_key")
+    readonly_fields = [field.name for field in EmailDelivery._meta.fields]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed deliveries")
+    def retry(self, request, queryset) -> None:
+        retried, missing = services.retry_failed_deliveries(
+            delivery_ids=list(queryset.values_list("id", flat=True))
+        )
+        self.message_user(
+            request, f"{retried} failed delivery(ies) queued again.", messages.SUCCESS
+        )
+        if missing:
+            self.message_user(
+                request,
+                f"{missing} could not be retried: their event was pruned.",
+                messages.WARNING,
+            )

@@ -7,6 +7,7 @@ it describes was committed. Consumers (the Celery tasks) register themselves wit
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -36,16 +37,38 @@ EVENT_TYPES = frozenset(
 )
 
 Handler = Callable[..., Any]
+Publisher = Callable[[list[uuid.UUID]], None]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
+_publisher: Publisher | None = None
 
 
 def record_event(*, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Store an event in the outbox; must run inside the transaction of the change it describes."""
+    """Store an event in the outbox; must run inside the transaction of the change it describes.
+
+    Once that transaction commits, the registered publisher is asked to relay the event at once;
+    if it cannot (broker down), the event waits in the outbox for the periodic sweep.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside transaction.atomic()")
-    return OutboxEvent.objects.create(event_type=event_type, payload=payload)
+    event = OutboxEvent.objects.create(event_type=event_type, payload=payload)
+    if _publisher is not None:
+        publisher = _publisher
+        transaction.on_commit(lambda: publisher([event.id]))
+    return event
+
+
+def set_publisher(publisher: Publisher | None) -> None:
+    """Register the function that relays committed events (the outbox relay of `tasks`)."""
+    global _publisher
+    _publisher = publisher
+
+
+def request_publish(event_ids: list[uuid.UUID]) -> None:
+    """Ask the publisher to relay these already committed events now (used by replays)."""
+    if _publisher is not None and event_ids:
+        _publisher(list(event_ids))
 
 
 def subscribe(event_type: str) -> Callable[[Handler], Handler]:

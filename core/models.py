@@ -229,3 +229,40 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class EmailDelivery(models.Model):
+    """One email an event caused, and what became of it.
+
+    `idempotency_key` (event, template, recipient) is unique, so a redelivered event finds its
+    delivery already sent and sends nothing; a failed one keeps its attempts and last error.
+    """
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    event_id = models.UUIDField(db_index=True)
+    event_type = models.CharField(max_length=64)
+    template = models.CharField(max_length=64)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "email deliveries"
+        indexes = [models.Index(fields=["status", "created_at"], name="delivery_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.recipient} ({self.status})"

@@ -29,7 +29,9 @@ SEARCH_CONFIG = "english"
 def categories_with_open_job_counts() -> QuerySet[Category]:
     """All categories, each annotated with `open_jobs_count` (published, unexpired, not deleted)."""
     open_jobs = Q(jobs__in=Job.objects.open().values("pk"))
-    return Category.objects.annotate(open_jobs_count=Count("jobs", filter=open_jobs))
+    return Category.objects.annotate(open_jobs_count=Count("jobs", filter=open_jobs)).order_by(
+        "name"
+    )
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ LISTED_FIELDS = (
     "updated_at",
     "published_at",
     "expires_at",
+    "closed_at",
     "category__id",
     "category__name",
     "category__slug",
@@ -177,7 +180,7 @@ def jobs_owned_by(*, employer: User) -> QuerySet[Job]:
 
 
 def jobs_open_for_applications() -> QuerySet[Job]:
-    """Jobs an application may name: not deleted and not drafts (state is checked by the service)."""
+    """Jobs an application may name: not deleted, not drafts (the service checks the rest)."""
     return Job.objects.not_deleted().exclude(status=JobStatus.DRAFT).defer("search_vector")
 
 
@@ -208,7 +211,7 @@ def applications_of_seeker(*, seeker: User) -> QuerySet[Application]:
 def applications_to_employer(
     *, employer: User, job_id: int | None = None, status: str | None = None
 ) -> QuerySet[Application]:
-    """Applications to the employer's jobs (deleted jobs included: nothing a seeker sent is lost)."""
+    """Applications to the employer's jobs, deleted jobs included (nothing sent is lost)."""
     applications = _applications().filter(job__employer=employer)
     if job_id is not None:
         applications = applications.filter(job_id=job_id)

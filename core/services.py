@@ -8,6 +8,7 @@ transaction, so a committed change always has its event and a rolled-back one ne
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +32,11 @@ from core.models import (
     ApplicationStatus,
     ApplicationStatusChange,
     Category,
+    DeliveryStatus,
+    EmailDelivery,
     Job,
     JobStatus,
+    OutboxEvent,
     Role,
     User,
 )
@@ -196,7 +200,7 @@ def _publish(job: Job) -> None:
 
 
 def create_job(*, employer: User, fields: dict[str, Any], draft: bool = False) -> Job:
-    """Post a job owned by `employer`, published at once (and `job.published` emitted) unless draft."""
+    """Post a job owned by `employer`: published at once (`job.published`) unless a draft."""
     unknown = set(fields) - EDITABLE_JOB_FIELDS
     if unknown:
         raise ValueError(f"fields not editable: {sorted(unknown)}")
@@ -228,7 +232,7 @@ def update_job(*, job: Job, changes: dict[str, Any]) -> Job:
 
 
 def publish_job(*, job: Job) -> Job:
-    """Publish a draft: it becomes visible for `JOB_LIFETIME_DAYS` and `job.published` is emitted."""
+    """Publish a draft for `JOB_LIFETIME_DAYS`; emits `job.published`."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status != JobStatus.DRAFT:
@@ -249,7 +253,7 @@ def _close(job: Job) -> bool:
 
 
 def close_job(*, job: Job) -> Job:
-    """Stop a job from being listed or applied to; the owner still sees it. Closing twice is a no-op."""
+    """Stop listing a job and taking applications; the owner still sees it. Idempotent."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.status == JobStatus.CLOSED:
@@ -396,3 +400,32 @@ def withdraw_application(*, application: Application, actor: User) -> Applicatio
             note="",
             event_type=events.APPLICATION_WITHDRAWN,
         )
+
+
+# --- Outbox and deliveries (operators) -------------------------------------------------------
+
+
+def replay_events(*, event_ids: list[uuid.UUID]) -> int:
+    """Publish stored events again to all their subscribers (which are idempotent).
+
+    Returns how many events were found; pruned events cannot be replayed.
+    """
+    with transaction.atomic():
+        found = list(OutboxEvent.objects.filter(id__in=event_ids).values_list("id", flat=True))
+        OutboxEvent.objects.filter(id__in=found).update(published_at=None)
+        transaction.on_commit(lambda: events.request_publish(found))
+    return len(found)
+
+
+def retry_failed_deliveries(*, delivery_ids: list[int]) -> tuple[int, int]:
+    """Send failed emails again by replaying their events; returns (retried, event missing)."""
+    with transaction.atomic():
+        failed = EmailDelivery.objects.select_for_update().filter(
+            id__in=delivery_ids, status=DeliveryStatus.FAILED
+        )
+        event_ids = {delivery.event_id for delivery in failed}
+        present = set(OutboxEvent.objects.filter(id__in=event_ids).values_list("id", flat=True))
+        retried = failed.filter(event_id__in=present)
+        count = retried.update(status=DeliveryStatus.PENDING, last_error="")
+        replay_events(event_ids=list(present))
+    return count, len(failed) - count

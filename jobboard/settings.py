@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -72,7 +73,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "core.apps.CoreConfig",
+    "tasks.apps.TasksConfig",
 ]
 
 MIDDLEWARE = [
@@ -95,7 +98,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "jobboard" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -189,7 +192,9 @@ def parse_throttle_rates(raw: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in raw.split(","))):
         scope, sep, rate = item.partition("=")
         if not sep or not scope.strip() or not rate.strip():
-            raise ImproperlyConfigured(f"THROTTLE_RATES entry {item!r} must look like scope=N/period")
+            raise ImproperlyConfigured(
+                f"THROTTLE_RATES entry {item!r} must look like scope=N/period"
+            )
         rates[scope.strip()] = rate.strip()
     return rates
 
@@ -244,6 +249,75 @@ SPECTACULAR_SETTINGS = {
 
 JOB_LIFETIME_DAYS = env_int("JOB_LIFETIME_DAYS", 30)
 
+# --- Events, Celery and email -----------------------------------------------------------------
+
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # One folder for in and out: web, worker and beat all send and consume on this machine.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Publisher confirms: a publish returns only once RabbitMQ has taken the message.
+    # max_retries=0: opening a channel does not retry for seconds when the broker is down (the
+    # web process must answer at once; the outbox sweep retries). The worker's own consumer
+    # connection and retried publishes keep their reconnect policies.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "max_retries": 0}
+# Short, so a broker that does not answer costs a request a fraction of a second, not seconds.
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "0.5"))
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_HEARTBEAT = 30
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# How often beat sweeps the outbox for events an outage left behind, and for how long the web
+# process stops trying to publish after the broker failed it once.
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "5"))
+OUTBOX_CIRCUIT_SECONDS = float(os.environ.get("OUTBOX_CIRCUIT_SECONDS", "5"))
+# Retries of a notification on transient SMTP or database errors: exponential backoff from
+# NOTIFY_RETRY_BASE_SECONDS with jitter, then the dead-letter queue.
+NOTIFY_MAX_RETRIES = env_int("NOTIFY_MAX_RETRIES", 6)
+NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "2"))
+NOTIFY_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "600"))
+
+# Where links in emails point.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "Nexus Job Board <noreply@jobboard.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+if EMAIL_URL:
+    _email = urlsplit(EMAIL_URL)
+    if _email.scheme not in {"smtp", "smtps", "smtp+tls"}:
+        raise ImproperlyConfigured("EMAIL_URL must be smtp://, smtp+tls:// or smtps://host:port")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+else:
+    # The embedded run writes every email to a file in var/mail/ so it can be read.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+
 # --- HTTP, CORS and security ----------------------------------------------------------------
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -297,5 +371,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": LOG_LEVEL},
     },
 }

@@ -8,11 +8,9 @@ workers will publish.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from core import services
 from core.models import (
@@ -20,7 +18,6 @@ from core.models import (
     ApplicationStatus,
     ApplicationStatusChange,
     Category,
-    Job,
     JobStatus,
     OutboxEvent,
     Role,
@@ -381,7 +378,7 @@ def test_status_and_applicant_in_the_apply_body_are_ignored(
     assert not Application.objects.filter(applicant=other_seeker).exists()
 
 
-def test_apply_is_throttled_per_user_after_30_an_hour(seeker, make_job):
+def test_apply_is_throttled_per_user_after_30_an_hour(seeker, other_seeker, make_job):
     jobs = [make_job(title=f"Job {n}") for n in range(31)]
     client = client_for(seeker)
 
@@ -390,7 +387,11 @@ def test_apply_is_throttled_per_user_after_30_an_hour(seeker, make_job):
     assert codes[:30] == [201] * 30
     assert codes[30] == 429
     assert Application.objects.filter(applicant=seeker).count() == 30
+    assert not Application.objects.filter(applicant=seeker, job=jobs[30]).exists()
     assert len(events_of(SUBMITTED)) == 30
+    # The budget is per user: another seeker is not slowed down by the first one.
+    other = client_for(other_seeker).post(APPLY_URL, apply_body(jobs[30].pk), format="json")
+    assert other.status_code == 201, other.content
 
 
 # --- Reading applications --------------------------------------------------------------------
@@ -638,7 +639,12 @@ def test_status_transition_table(
         }
     else:
         assert response.status_code == 400, response.content
-        assert response.json()
+        body = response.json()
+        if to_status in ("submitted", "withdrawn"):
+            # Never an employer's choice: refused by the serializer as a field error.
+            assert "status" in body, body
+        else:
+            assert body["code"] == "invalid_transition", body
         assert application.status == from_status
         assert ApplicationStatusChange.objects.count() == history_before
         assert events == []
@@ -729,6 +735,42 @@ def test_only_the_jobs_employer_moves_an_application(
     application.refresh_from_db()
     assert application.status == ApplicationStatus.SUBMITTED
     assert application.status_changes.count() == 1
+    assert events_of(STATUS_CHANGED) == []
+
+
+@pytest.mark.parametrize(
+    ("client_fixture", "method", "suffix", "body"),
+    [
+        ("seeker_client", "get", "", None),
+        ("admin_client_api", "get", "", None),
+        ("employer_client", "patch", "status/", {"status": "reviewed"}),
+        ("seeker_client", "post", "withdraw/", None),
+    ],
+)
+def test_out_of_range_application_id_is_404_not_500(
+    request, application, client_fixture, method, suffix, body
+):
+    client = request.getfixturevalue(client_fixture)
+
+    response = getattr(client, method)(f"/api/applications/{2**70}/{suffix}", body, format="json")
+
+    assert response.status_code == 404, response.content
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "reviewed", "note": "bad\x00note"}, "note"),
+        ({"status": ["reviewed"]}, "status"),
+        ({"status": "REVIEWED"}, "status"),
+    ],
+)
+def test_malformed_status_values_are_field_errors(employer_client, application, body, field):
+    response = employer_client.patch(status_url(application), body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
     assert events_of(STATUS_CHANGED) == []
 
 

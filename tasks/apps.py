@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TasksConfig(AppConfig):
+    name = "tasks"
+    verbose_name = "Background tasks"
+
+    def ready(self) -> None:
+        # Importing the task modules registers each subscriber with core's registry; the relay
+        # becomes the publisher core calls after a transaction with events commits.
+        from core import events
+        from tasks import notifications, relay  # noqa: F401
+
+        events.set_publisher(relay.publish_after_commit)

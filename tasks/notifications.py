@@ -1,0 +1,199 @@
+"""Emails the events cause: the employer hears of every application and withdrawal, the applicant
+of every status change, the employer of an expired posting.
+
+Each task takes an event id, reads what it needs by id, and sends through `send_once`, so running
+it twice for one event sends one email. Transient SMTP or database errors retry with exponential
+backoff and jitter; a permanent refusal, or the last retry, marks the delivery failed and rejects
+the message into the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+
+from celery import Task, shared_task
+from celery.exceptions import Reject
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from core import events
+from core.models import Application, ApplicationStatus, Job, OutboxEvent, User
+from tasks.email import DeliveryError, Email, close_connection, send_once
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 600
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff from `NOTIFY_RETRY_BASE_SECONDS`, capped, with ±50 % jitter."""
+    delay = min(settings.NOTIFY_RETRY_BASE_SECONDS * 2**retries, settings.NOTIFY_RETRY_MAX_SECONDS)
+    return delay * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not cryptography)
+
+
+def _display_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+def _excerpt(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _deliver(task: Task, event_id: str, compose: Callable[[OutboxEvent], Email | None]) -> str:
+    event = OutboxEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        logger.warning("%s: event %s not found; nothing to send", task.name, event_id)
+        return "missing"
+    final_attempt = task.request.retries >= settings.NOTIFY_MAX_RETRIES
+    try:
+        email = compose(event)
+        if email is None:
+            return "skipped"
+        if not email.recipient:
+            logger.warning("%s: event %s: recipient has no email address", task.name, event_id)
+            return "skipped"
+        return send_once(event=event, email=email, final_attempt=final_attempt)
+    except DeliveryError as exc:
+        if exc.permanent or final_attempt:
+            logger.error("%s: event %s: giving up: %s", task.name, event_id, exc)
+            raise Reject(str(exc), requeue=False) from exc
+        error: Exception = exc
+    except (OperationalError, InterfaceError) as exc:
+        close_connection()
+        if final_attempt:
+            logger.error(
+                "%s: event %s: database unavailable, giving up: %s", task.name, event_id, exc
+            )
+            raise Reject(str(exc), requeue=False) from exc
+        error = exc
+    countdown = backoff_seconds(task.request.retries)
+    logger.warning(
+        "%s: event %s: attempt %d failed (%s); retrying in %.1fs",
+        task.name,
+        event_id,
+        task.request.retries + 1,
+        error,
+        countdown,
+    )
+    raise task.retry(exc=error, countdown=countdown, max_retries=settings.NOTIFY_MAX_RETRIES)
+
+
+def _application(event: OutboxEvent) -> Application | None:
+    return (
+        Application.objects.select_related("job__employer", "applicant")
+        .filter(pk=event.payload.get("application_id"))
+        .first()
+    )
+
+
+def _application_context(application: Application) -> dict:
+    return {
+        "application": application,
+        "job": application.job,
+        "applicant_name": _display_name(application.applicant),
+        "employer_name": _display_name(application.job.employer),
+        "api_url": f"{settings.PUBLIC_BASE_URL}/api/applications/{application.pk}/",
+    }
+
+
+def compose_application_submitted(event: OutboxEvent) -> Email | None:
+    application = _application(event)
+    if application is None:
+        return None
+    context = _application_context(application)
+    context["cover_letter_excerpt"] = _excerpt(application.cover_letter)
+    return Email(
+        template="application_submitted",
+        recipient=application.job.employer.email,
+        subject=f"New application for {application.job.title} from {context['applicant_name']}",
+        context=context,
+    )
+
+
+def compose_application_status_changed(event: OutboxEvent) -> Email | None:
+    application = _application(event)
+    if application is None:
+        return None
+    context = _application_context(application)
+    to_status = event.payload.get("to_status", application.status)
+    context["to_status"] = ApplicationStatus(to_status).label
+    context["from_status"] = ApplicationStatus(event.payload.get("from_status", to_status)).label
+    change = application.status_changes.filter(to_status=to_status).order_by("-changed_at").first()
+    context["note"] = change.note if change else ""
+    return Email(
+        template="application_status_changed",
+        recipient=application.applicant.email,
+        subject=f"Your application for {application.job.title}: {context['to_status']}",
+        context=context,
+    )
+
+
+def compose_application_withdrawn(event: OutboxEvent) -> Email | None:
+    application = _application(event)
+    if application is None:
+        return None
+    context = _application_context(application)
+    return Email(
+        template="application_withdrawn",
+        recipient=application.job.employer.email,
+        subject=(
+            f"{context['applicant_name']} withdrew their application for {application.job.title}"
+        ),
+        context=context,
+    )
+
+
+def compose_job_expired(event: OutboxEvent) -> Email | None:
+    job = Job.objects.select_related("employer").filter(pk=event.payload.get("job_id")).first()
+    if job is None:
+        return None
+    return Email(
+        template="job_expired",
+        recipient=job.employer.email,
+        subject=f"Your posting {job.title} has expired",
+        context={
+            "job": job,
+            "employer_name": _display_name(job.employer),
+            "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
+        },
+    )
+
+
+NOTIFICATION_TASK_OPTIONS = {
+    "bind": True,
+    "ignore_result": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (),
+}
+
+
+@events.subscribe(events.APPLICATION_SUBMITTED)
+@shared_task(name="tasks.notifications.notify_employer_of_application", **NOTIFICATION_TASK_OPTIONS)
+def notify_employer_of_application(self: Task, event_id: str) -> str:
+    """Email the job's employer about a new application (job, applicant, cover letter, résumé)."""
+    return _deliver(self, event_id, compose_application_submitted)
+
+
+@events.subscribe(events.APPLICATION_STATUS_CHANGED)
+@shared_task(name="tasks.notifications.notify_applicant_of_status", **NOTIFICATION_TASK_OPTIONS)
+def notify_applicant_of_status(self: Task, event_id: str) -> str:
+    """Email the applicant that the employer moved their application."""
+    return _deliver(self, event_id, compose_application_status_changed)
+
+
+@events.subscribe(events.APPLICATION_WITHDRAWN)
+@shared_task(name="tasks.notifications.notify_employer_of_withdrawal", **NOTIFICATION_TASK_OPTIONS)
+def notify_employer_of_withdrawal(self: Task, event_id: str) -> str:
+    """Email the employer that an applicant withdrew."""
+    return _deliver(self, event_id, compose_application_withdrawn)
+
+
+@events.subscribe(events.JOB_EXPIRED)
+@shared_task(name="tasks.notifications.notify_employer_of_expiry", **NOTIFICATION_TASK_OPTIONS)
+def notify_employer_of_expiry(self: Task, event_id: str) -> str:
+    """Email the employer that their posting expired and is no longer listed."""
+    return _deliver(self, event_id, compose_job_expired)

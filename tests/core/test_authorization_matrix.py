@@ -1,0 +1,408 @@
+"""Who may call what: every route of `core/api/urls.py` against every kind of caller.
+
+One table lists each request (method, URL template, body) with the status each role gets:
+anonymous on a protected route is 401, the wrong role 403, the right role on someone else's object
+404 (existence is never confirmed), the owner or an admin a 2xx. A refused request must leave the
+database exactly as it was, and a guard test fails when a route is added without a row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, resolve
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from core import services
+from core.api import urls as api_urls
+from core.models import Application, Category, Job, JobStatus, OutboxEvent, User
+from tests.conftest import PASSWORD, client_for
+
+ROLES = ["anonymous", "seeker", "other_seeker", "employer", "other_employer", "admin"]
+
+# Shorthands for the usual shapes of a row.
+EVERYONE = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {**EVERYONE, "anonymous": 401}
+
+
+def _employers_only(ok: int) -> dict[str, int]:
+    return {
+        "anonymous": 401,
+        "seeker": 403,
+        "other_seeker": 403,
+        "employer": ok,
+        "other_employer": ok,
+        "admin": 403,
+    }
+
+
+def _seekers_only(ok: int) -> dict[str, int]:
+    return {
+        "anonymous": 401,
+        "seeker": ok,
+        "other_seeker": ok,
+        "employer": 403,
+        "other_employer": 403,
+        "admin": 403,
+    }
+
+
+def _job_owner_or_admin(ok: int) -> dict[str, int]:
+    return {
+        "anonymous": 401,
+        "seeker": 403,
+        "other_seeker": 403,
+        "employer": ok,
+        "other_employer": 404,
+        "admin": ok,
+    }
+
+
+ADMIN_ONLY_200 = {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}
+
+
+@dataclass
+class World:
+    """Fresh objects for one test: a published job and a draft of `employer`, an application."""
+
+    users: dict[str, User | None]
+    category: Category
+    spare_category: Category
+    job: Job
+    draft: Job
+    open_job: Job
+    application: Application
+
+    def ids(self) -> dict[str, int]:
+        return {
+            "category": self.category.pk,
+            "spare_category": self.spare_category.pk,
+            "job": self.job.pk,
+            "draft": self.draft.pk,
+            "open_job": self.open_job.pk,
+            "app": self.application.pk,
+        }
+
+
+Body = Callable[[World, User | None], Any]
+
+
+def _no_body(world: World, user: User | None) -> None:
+    return None
+
+
+def _register_body(world: World, user: User | None) -> dict[str, Any]:
+    return {
+        "username": "newcomer",
+        "password": "Plenty-0f-Entropy-42",
+        "email": "newcomer@example.com",
+        "is_job_seeker": True,
+    }
+
+
+def _profile_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"first_name": "Renamed"}
+
+
+def _password_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"old_password": PASSWORD, "new_password": "Another-Long-Passphrase-77"}
+
+
+def _credentials_body(world: World, user: User | None) -> dict[str, Any]:
+    # Token endpoints ignore the caller's own token; anonymous callers log in as the seeker.
+    owner = user or world.users["seeker"]
+    return {"username": owner.username, "password": PASSWORD}
+
+
+def _refresh_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"refresh": str(RefreshToken.for_user(user or world.users["seeker"]))}
+
+
+def _verify_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"token": str(RefreshToken.for_user(user or world.users["seeker"]).access_token)}
+
+
+def _new_category_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"name": "Frontend", "slug": "frontend"}
+
+
+def _category_put_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"name": "Server side", "slug": "server-side"}
+
+
+def _category_patch_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"name": "Server side"}
+
+
+def _job_body(world: World, user: User | None) -> dict[str, Any]:
+    return {
+        "title": "Platform Engineer",
+        "description": "Keep the lights on.",
+        "company_name": "Acme",
+        "location": "Remote",
+        "employment_type": "full_time",
+        "category": world.category.pk,
+    }
+
+
+def _job_patch_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"title": "Senior Backend Engineer"}
+
+
+def _apply_body(world: World, user: User | None) -> dict[str, Any]:
+    return {
+        "job": world.open_job.pk,
+        "cover_letter": "Hello",
+        "resume_url": "https://example.com/resume.pdf",
+    }
+
+
+def _status_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"status": "reviewed", "note": "Looks good"}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    url: str
+    body: Body
+    expected: dict[str, int]
+
+
+MATRIX = [
+    # Accounts and tokens: registration and the token endpoints ignore who is calling.
+    Row("register", "post", "/api/users/register/", _register_body, dict.fromkeys(ROLES, 201)),
+    Row("me", "get", "/api/users/me/", _no_body, SIGNED_IN),
+    Row("me-update", "patch", "/api/users/me/", _profile_body, SIGNED_IN),
+    Row(
+        "password-change",
+        "post",
+        "/api/users/me/password/",
+        _password_body,
+        {**dict.fromkeys(ROLES, 204), "anonymous": 401},
+    ),
+    Row("token-obtain", "post", "/api/token/", _credentials_body, EVERYONE),
+    Row("token-refresh", "post", "/api/token/refresh/", _refresh_body, EVERYONE),
+    Row("token-verify", "post", "/api/token/verify/", _verify_body, EVERYONE),
+    Row("token-blacklist", "post", "/api/token/blacklist/", _refresh_body, EVERYONE),
+    # Categories: anyone reads, employers and admins add, only admins change or delete.
+    Row("category-list", "get", "/api/categories/", _no_body, EVERYONE),
+    Row(
+        "category-create",
+        "post",
+        "/api/categories/",
+        _new_category_body,
+        {**_employers_only(201), "admin": 201},
+    ),
+    Row("category-detail", "get", "/api/categories/{category}/", _no_body, EVERYONE),
+    Row(
+        "category-put",
+        "put",
+        "/api/categories/{category}/",
+        _category_put_body,
+        ADMIN_ONLY_200,
+    ),
+    Row(
+        "category-patch",
+        "patch",
+        "/api/categories/{category}/",
+        _category_patch_body,
+        ADMIN_ONLY_200,
+    ),
+    Row(
+        "category-delete",
+        "delete",
+        "/api/categories/{spare_category}/",
+        _no_body,
+        {**ADMIN_ONLY_200, "admin": 204},
+    ),
+    # Jobs.
+    Row("job-list", "get", "/api/jobs/", _no_body, EVERYONE),
+    Row("job-create-router", "post", "/api/jobs/", _job_body, _employers_only(201)),
+    Row("job-create-contract", "post", "/api/jobs/create/", _job_body, _employers_only(201)),
+    Row("job-mine", "get", "/api/jobs/mine/", _no_body, _employers_only(200)),
+    Row("job-detail-published", "get", "/api/jobs/{job}/", _no_body, EVERYONE),
+    Row(
+        "job-detail-draft",
+        "get",
+        "/api/jobs/{draft}/",
+        _no_body,
+        {**dict.fromkeys(ROLES, 404), "employer": 200, "admin": 200},
+    ),
+    Row("job-put", "put", "/api/jobs/{job}/", _job_body, _job_owner_or_admin(200)),
+    Row("job-patch", "patch", "/api/jobs/{job}/", _job_patch_body, _job_owner_or_admin(200)),
+    Row("job-delete", "delete", "/api/jobs/{job}/", _no_body, _job_owner_or_admin(204)),
+    Row("job-close", "post", "/api/jobs/{job}/close/", _no_body, _job_owner_or_admin(200)),
+    Row("job-publish", "post", "/api/jobs/{draft}/publish/", _no_body, _job_owner_or_admin(200)),
+    # Applications.
+    Row("application-apply", "post", "/api/applications/apply/", _apply_body, _seekers_only(201)),
+    Row(
+        "application-seeker-list", "get", "/api/applications/seeker/", _no_body, _seekers_only(200)
+    ),
+    Row(
+        "application-employer-list",
+        "get",
+        "/api/applications/employer/",
+        _no_body,
+        _employers_only(200),
+    ),
+    Row(
+        "application-detail",
+        "get",
+        "/api/applications/{app}/",
+        _no_body,
+        {
+            "anonymous": 401,
+            "seeker": 200,
+            "other_seeker": 404,
+            "employer": 200,
+            "other_employer": 404,
+            "admin": 200,
+        },
+    ),
+    Row(
+        "application-status",
+        "patch",
+        "/api/applications/{app}/status/",
+        _status_body,
+        {
+            "anonymous": 401,
+            "seeker": 403,
+            "other_seeker": 403,
+            "employer": 200,
+            "other_employer": 404,
+            "admin": 403,
+        },
+    ),
+    Row(
+        "application-withdraw",
+        "post",
+        "/api/applications/{app}/withdraw/",
+        _no_body,
+        {
+            "anonymous": 401,
+            "seeker": 200,
+            "other_seeker": 404,
+            "employer": 403,
+            "other_employer": 403,
+            "admin": 403,
+        },
+    ),
+]
+
+CASES = [
+    pytest.param(row, role, row.expected[role], id=f"{row.name}-{role}")
+    for row in MATRIX
+    for role in ROLES
+]
+
+
+@pytest.fixture
+def world(
+    employer, other_employer, seeker, other_seeker, admin_user, category, make_job, application
+) -> World:
+    return World(
+        users={
+            "anonymous": None,
+            "seeker": seeker,
+            "other_seeker": other_seeker,
+            "employer": employer,
+            "other_employer": other_employer,
+            "admin": admin_user,
+        },
+        category=category,
+        spare_category=services.create_category(name="Unused", slug="unused"),
+        job=application.job,
+        draft=make_job(status=JobStatus.DRAFT, title="Draft role"),
+        open_job=make_job(title="Second opening"),
+        application=application,
+    )
+
+
+def _snapshot() -> dict[str, Any]:
+    """Everything a refused request must leave untouched."""
+    return {
+        "users": list(
+            User.objects.order_by("pk").values_list("username", "email", "first_name", "password")
+        ),
+        "categories": list(Category.objects.order_by("pk").values_list("pk", "name", "slug")),
+        "jobs": list(Job.objects.order_by("pk").values_list("pk", "title", "status", "deleted_at")),
+        "applications": list(Application.objects.order_by("pk").values_list("pk", "status")),
+        "events": OutboxEvent.objects.count(),
+    }
+
+
+@pytest.mark.parametrize(("row", "role", "expected_status"), CASES)
+def test_authorization_matrix(world, row, role, expected_status):
+    user = world.users[role]
+    client = client_for(user) if user is not None else APIClient()
+    url = row.url.format(**world.ids())
+    body = row.body(world, user)
+    before = _snapshot()
+
+    response = getattr(client, row.method)(url, body, format="json")
+
+    assert response.status_code == expected_status, (
+        f"{row.method.upper()} {url} as {role}: {response.status_code} {response.content[:300]!r}"
+    )
+    if expected_status >= 400:
+        payload = response.json()
+        assert isinstance(payload, dict)
+        assert "detail" in payload, payload
+        assert _snapshot() == before, "a refused request changed the database"
+    elif row.method != "get" and not row.name.startswith("token-"):
+        assert _snapshot() != before, "an accepted write changed nothing"
+    if expected_status == 204:
+        assert response.content == b""
+    else:
+        assert response.json() is not None
+    if expected_status == 401:
+        assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("role", "expected_status"),
+    [("anonymous", 401), ("seeker", 403), ("employer", 404), ("admin", 404)],
+)
+def test_deleted_job_is_gone_for_everyone_but_its_application_stays(world, role, expected_status):
+    services.delete_job(job=world.job)
+    user = world.users[role]
+    client = client_for(user) if user is not None else APIClient()
+
+    response = client.patch(f"/api/jobs/{world.job.pk}/", {"title": "Back"}, format="json")
+
+    assert response.status_code == expected_status
+    assert APIClient().get(f"/api/jobs/{world.job.pk}/").status_code == 404
+    applicant = client_for(world.users["seeker"])
+    assert applicant.get(f"/api/applications/{world.application.pk}/").status_code == 200
+
+
+def _allowed_methods(pattern: URLPattern) -> set[str]:
+    callback = pattern.callback
+    actions = getattr(callback, "actions", None)
+    if actions:
+        methods = set(actions)
+    else:
+        view_class = callback.view_class
+        methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+    # HEAD mirrors GET and OPTIONS is metadata; neither changes who may see what.
+    return methods - {"head", "options", "trace"}
+
+
+def test_matrix_covers_every_route_and_method_of_the_api():
+    """Adding a route or a method to `core/api/urls.py` must add a row to the matrix."""
+    expected = {
+        (pattern.name, method)
+        for pattern in api_urls.urlpatterns
+        for method in _allowed_methods(pattern)
+    }
+    sample_ids = dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1)
+    covered = {(resolve(row.url.format(**sample_ids)).url_name, row.method) for row in MATRIX}
+
+    assert expected - covered == set()
+    assert len(expected) >= 25

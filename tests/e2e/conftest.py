@@ -1,0 +1,278 @@
+"""Real processes for end-to-end tests: an SMTP server (aiosmtpd), Celery workers and beat.
+
+These tests need PostgreSQL (the worker must share the test database) and RabbitMQ. Without them
+they skip, naming what is missing; in CI (`TESTS_FORBID_SKIPS=1`) a skip is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+from kombu import Connection
+
+from tasks import relay
+from worker.celery import DEAD_LETTER_QUEUE, WORK_QUEUES, app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@dataclass
+class ReceivedEmail:
+    received_at: float
+    envelope_to: list[str]
+    message: EmailMessage
+
+    @property
+    def message_id(self) -> str:
+        return self.message["Message-ID"]
+
+    def text(self) -> str:
+        return self.message.get_body(("plain",)).get_content()
+
+    def html(self) -> str:
+        return self.message.get_body(("html",)).get_content()
+
+
+@dataclass
+class SmtpSink:
+    """An SMTP server that records what it accepts and refuses what a test tells it to."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: list[ReceivedEmail] = field(default_factory=list)
+    refuse_next_data: int = 0  # answer 451 to this many DATA commands, then accept
+    refuse_recipients: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
+    delay_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.refuse_next_data > 0:
+                self.refuse_next_data -= 1
+                return "451 4.3.0 Temporarily unable to accept mail, try again later"
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.received.append(ReceivedEmail(time.monotonic(), list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.received.clear()
+            self.refuse_next_data = 0
+            self.refuse_recipients.clear()
+            self.delay_seconds = 0.0
+
+
+def require_services() -> None:
+    missing = []
+    if connection.vendor != "postgresql":
+        missing.append(
+            "PostgreSQL (DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
+            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
+        )
+    if not settings.CELERY_BROKER_URL.startswith("amqp"):
+        missing.append(
+            "RabbitMQ (CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//; start it with "
+            "'rabbitmq-server -detached')"
+        )
+    if missing:
+        pytest.skip("end-to-end tests need " + " and ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def purge_queues() -> None:
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        channel = conn.default_channel
+        for queue in [*app.conf.task_queues, DEAD_LETTER_QUEUE]:
+            bound = queue(channel)
+            bound.declare()
+            bound.purge()
+
+
+def dead_letters() -> list[dict]:
+    """Every message in the dead-letter queue: its task name and arguments (left in the queue)."""
+    found = []
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        queue = DEAD_LETTER_QUEUE(conn.default_channel)
+        queue.declare()
+        messages = []
+        while (message := queue.get(no_ack=False)) is not None:
+            messages.append(message)
+            found.append({"task": message.headers.get("task"), "args": message.decode()[0]})
+        for message in messages:
+            message.requeue()
+    return found
+
+
+@dataclass
+class ProcessHandle:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def celery_env(transactional_db, smtp_sink, tmp_path) -> dict[str, str]:
+    """Environment of a worker or beat process: the test database, the broker and the sink."""
+    require_services()
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    smtp_sink.reset()
+    purge_queues()
+    relay._circuit_open_until = 0.0
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "0",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "EMAIL_URL": f"smtp://{smtp_sink.host}:{smtp_sink.port}",
+        "JOBBOARD_VAR_DIR": str(tmp_path),
+        "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+        "NOTIFY_RETRY_MAX_SECONDS": "1",
+        "NOTIFY_MAX_RETRIES": "3",
+        "OUTBOX_SWEEP_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., ProcessHandle]]:
+    """Start `celery -A worker worker` (or beat); every process is stopped after the test."""
+    handles: list[ProcessHandle] = []
+
+    def start(kind: str = "worker", *, concurrency: int = 2, **env: str) -> ProcessHandle:
+        name = f"{kind}-{uuid.uuid4().hex[:8]}"
+        log_path = tmp_path / f"{name}.log"
+        if kind == "worker":
+            args = [
+                "worker",
+                "--queues",
+                ",".join(WORK_QUEUES),
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ]
+        else:
+            args = ["beat", "--loglevel", "INFO"]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "worker", *args],
+                cwd=ROOT,
+                env={**celery_env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        handle = ProcessHandle(process, log_path)
+        handles.append(handle)
+
+        def started() -> bool:
+            log = handle.log()
+            if kind == "worker":
+                # Settled once the outbox sweep it runs at start-up has finished.
+                return "relay.relay_outbox" in log and "succeeded" in log
+            return "beat: Starting" in log
+
+        wait_until(
+            lambda: started() or process.poll() is not None,
+            timeout=30,
+            what=f"celery {kind} to start",
+        )
+        if process.poll() is not None:
+            pytest.fail(f"celery {kind} exited:\n{handle.log()[-3000:]}")
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.stop()
+        # A killed worker's pool processes exit once their task is done; reap the group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(handle.process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """Point this (web) process's publisher at a closed port, as if RabbitMQ were down."""
+    saved = (app.conf.broker_write_url, app._pool, app.amqp._producer_pool)
+    app.conf.broker_write_url = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.pool.force_close_all()
+        app.conf.broker_write_url, app._pool, app.amqp._producer_pool = saved
+        relay._circuit_open_until = 0.0

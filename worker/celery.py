@@ -1,0 +1,136 @@
+"""The Celery application: broker and queue configuration, routing, beat schedule, worker signals.
+
+`celery -A worker worker|beat|flower` finds `app` here. Settings come from Django's settings
+(`CELERY_*`), so the broker is RabbitMQ when `CELERY_BROKER_URL` is set and kombu's filesystem
+transport otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from celery import Celery, signals
+from django.conf import settings
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
+
+app = Celery("jobboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_QUEUE = "outbox"
+NOTIFICATIONS_QUEUE = "notifications"
+LISTINGS_QUEUE = "listings"
+MAINTENANCE_QUEUE = "maintenance"
+WORK_QUEUES = (OUTBOX_QUEUE, NOTIFICATIONS_QUEUE, LISTINGS_QUEUE, MAINTENANCE_QUEUE)
+
+# A message rejected after its last retry goes to the dead-letter queue, never to /dev/null.
+DEAD_LETTER_EXCHANGE = Exchange("dead_letter", type="direct", durable=True)
+DEAD_LETTER_QUEUE = Queue(
+    "dead_letter", DEAD_LETTER_EXCHANGE, routing_key="dead_letter", durable=True
+)
+
+
+def _work_queue(name: str) -> Queue:
+    return Queue(
+        name,
+        Exchange(name, type="direct", durable=True),
+        routing_key=name,
+        durable=True,
+        queue_arguments={
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": "dead_letter",
+        },
+    )
+
+
+app.conf.task_queues = [_work_queue(name) for name in WORK_QUEUES]
+app.conf.task_default_queue = MAINTENANCE_QUEUE
+app.conf.task_routes = {
+    "tasks.relay.*": {"queue": OUTBOX_QUEUE, "routing_key": OUTBOX_QUEUE},
+    "tasks.notifications.*": {"queue": NOTIFICATIONS_QUEUE, "routing_key": NOTIFICATIONS_QUEUE},
+    "tasks.listings.*": {"queue": LISTINGS_QUEUE, "routing_key": LISTINGS_QUEUE},
+    "tasks.maintenance.*": {"queue": MAINTENANCE_QUEUE, "routing_key": MAINTENANCE_QUEUE},
+}
+app.conf.imports = ("tasks.relay", "tasks.notifications")
+
+
+@app.on_after_configure.connect
+def _configure_from_settings(sender: Celery, **kwargs) -> None:
+    """Settings-dependent configuration, run once Django's settings are loaded (lazily, so that
+    importing this module never imports the settings, which import this module)."""
+    # kombu's filesystem transport (the embedded default) needs its folders before anyone
+    # publishes; web, worker, beat and Flower all come through here.
+    for folder in (sender.conf.broker_transport_options or {}).values():
+        if isinstance(folder, str) and os.path.isabs(folder):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+    # Periodic tasks are defined here; django-celery-beat's DatabaseScheduler syncs them into its
+    # tables when beat starts, where operators can see (and pause) them in the admin.
+    sender.conf.beat_schedule = {
+        "relay-outbox-sweep": {
+            "task": "tasks.relay.relay_outbox",
+            "schedule": settings.OUTBOX_SWEEP_SECONDS,
+            "options": {"expires": settings.OUTBOX_SWEEP_SECONDS * 2},
+        },
+    }
+
+
+@signals.worker_ready.connect
+def _declare_dead_letter_queue_and_sweep(sender=None, **kwargs) -> None:
+    """Make sure the dead-letter queue exists, and relay what waited while no worker ran."""
+    try:
+        with app.connection_for_write() as connection:
+            DEAD_LETTER_QUEUE(connection.default_channel).declare()
+    except Exception:
+        logger.exception("could not declare the dead-letter queue")
+    app.send_task("tasks.relay.relay_outbox")
+
+
+# --- A killed worker finishes the email in hand ---------------------------------------------
+#
+# Celery asks the kernel to SIGKILL pool processes the moment the main worker process dies. An
+# email whose SMTP transaction had completed but whose delivery row was not yet committed would
+# then be sent again after redelivery. Instead, a pool process whose parent died finishes the task
+# it is running (the commit included) and then exits; every unacknowledged message is redelivered
+# by the broker and finds its delivery already recorded as sent.
+
+_task_running = threading.Event()
+ORPHAN_GRACE_SECONDS = 30.0
+
+
+@signals.task_prerun.connect
+def _mark_task_running(**kwargs) -> None:
+    _task_running.set()
+
+
+@signals.task_postrun.connect
+def _mark_task_done(**kwargs) -> None:
+    _task_running.clear()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.1)
+    deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+    while _task_running.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os._exit(0)
+
+
+@signals.worker_process_init.connect
+def _finish_in_flight_task_when_orphaned(**kwargs) -> None:
+    from billiard.util import set_pdeathsig
+
+    try:
+        set_pdeathsig(0)
+    except OSError:  # not Linux: keep Celery's default
+        return
+    threading.Thread(
+        target=_exit_when_orphaned, args=(os.getppid(),), name="orphan-watch", daemon=True
+    ).start()
