@@ -87,6 +87,11 @@ def _classify(exc: Exception) -> DeliveryError:
     return DeliveryError(f"{type(exc).__name__}: {exc}", permanent=permanent)
 
 
+def clean_subject(subject: str) -> str:
+    """One line (no header injection from a job title), bounded."""
+    return " ".join(subject.split())[:250]
+
+
 def message_id_for(idempotency_key: str) -> str:
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
     return f"<{digest}@nexus-jobboard>"
@@ -99,7 +104,7 @@ def build_message(
     text = render_to_string(f"emails/{email.template}.txt", context)
     html = render_to_string(f"emails/{email.template}.html", context)
     message = EmailMultiAlternatives(
-        subject=" ".join(email.subject.split())[:250],  # no header injection, bounded
+        subject=clean_subject(email.subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.recipient],
@@ -120,21 +125,23 @@ def send_once(*, event: OutboxEvent, email: Email, final_attempt: bool) -> str:
     permanent or this was the last attempt) and raised as `DeliveryError`.
     """
     key = f"{event.id}:{email.template}:{email.recipient.lower()}"
-    delivery, _ = EmailDelivery.objects.get_or_create(
-        idempotency_key=key,
-        defaults={
-            "event_id": event.id,
-            "event_type": event.event_type,
-            "template": email.template,
-            "recipient": email.recipient,
-            "subject": email.subject[:255],
-        },
+    # INSERT ... ON CONFLICT DO NOTHING: one statement whether or not the row exists yet.
+    EmailDelivery.objects.bulk_create(
+        [
+            EmailDelivery(
+                idempotency_key=key,
+                event_id=event.id,
+                event_type=event.event_type,
+                template=email.template,
+                recipient=email.recipient,
+                subject=clean_subject(email.subject),
+            )
+        ],
+        ignore_conflicts=True,
     )
-    if delivery.status == DeliveryStatus.SENT:
-        return "duplicate"
     error: DeliveryError | None = None
     with transaction.atomic():
-        delivery = EmailDelivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery = EmailDelivery.objects.select_for_update().get(idempotency_key=key)
         if delivery.status == DeliveryStatus.SENT:
             return "duplicate"
         message = build_message(email, event=event, idempotency_key=key)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import logging
 import os
 import signal
 import socket
@@ -127,6 +128,7 @@ def require_services() -> None:
 
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     sink = SmtpSink(port=free_port())
     controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
