@@ -120,6 +120,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates the file but not its folder; every process of the embedded run needs it.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat all write to the one file: WAL lets readers run beside a writer,
     # IMMEDIATE takes the write lock up front instead of failing with "database is locked"
     # when a read transaction later tries to write.
