@@ -20,6 +20,7 @@ JOB_PUBLISHED = "job.published"
 JOB_UPDATED = "job.updated"
 JOB_CLOSED = "job.closed"
 JOB_EXPIRED = "job.expired"
+JOB_EXPIRING_SOON = "job.expiring_soon"
 APPLICATION_SUBMITTED = "application.submitted"
 APPLICATION_STATUS_CHANGED = "application.status_changed"
 APPLICATION_WITHDRAWN = "application.withdrawn"
@@ -30,6 +31,7 @@ EVENT_TYPES = frozenset(
         JOB_UPDATED,
         JOB_CLOSED,
         JOB_EXPIRED,
+        JOB_EXPIRING_SOON,
         APPLICATION_SUBMITTED,
         APPLICATION_STATUS_CHANGED,
         APPLICATION_WITHDRAWN,
@@ -57,6 +59,22 @@ def record_event(*, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
         publisher = _publisher
         transaction.on_commit(lambda: publisher([event.id]))
     return event
+
+
+def record_events(*, event_type: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """Store many events of one type in one INSERT (set-based jobs such as expiry)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_events must be called inside transaction.atomic()")
+    created = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(event_type=event_type, payload=payload) for payload in payloads]
+    )
+    if _publisher is not None and created:
+        publisher = _publisher
+        ids = [event.id for event in created]
+        transaction.on_commit(lambda: publisher(ids))
+    return created
 
 
 def set_publisher(publisher: Publisher | None) -> None:

@@ -108,6 +108,8 @@ class Job(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set when the "expires soon" reminder went out; cleared by a renewal.
+    expiry_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     # Maintained by a PostgreSQL trigger (see migration 0002); unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 

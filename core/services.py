@@ -9,7 +9,7 @@ transaction, so a committed change always has its event and a rolled-back one ne
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -429,3 +429,132 @@ def retry_failed_deliveries(*, delivery_ids: list[int]) -> tuple[int, int]:
         count = retried.update(status=DeliveryStatus.PENDING, last_error="")
         replay_events(event_ids=list(present))
     return count, len(failed) - count
+
+
+# --- Expiry, reminders, renewal ---------------------------------------------------------------
+
+
+def _claim_batch(jobs, batch_size: int) -> list[tuple[int, int, int]]:
+    # SKIP LOCKED: two expiry runs at once take disjoint batches; each job is handled once.
+    return list(
+        jobs.select_for_update(skip_locked=True)
+        .order_by("expires_at", "id")
+        .values_list("id", "employer_id", "category_id")[:batch_size]
+    )
+
+
+def _job_payloads(rows: list[tuple[int, int, int]]) -> list[dict[str, int]]:
+    return [
+        {"job_id": job_id, "employer_id": employer_id, "category_id": category_id}
+        for job_id, employer_id, category_id in rows
+    ]
+
+
+def expire_stale_jobs(*, batch_size: int = 1000, now: datetime | None = None) -> int:
+    """Mark published jobs past `expires_at` as expired and emit `job.expired` for each.
+
+    Set-based, in batches of `batch_size`, each its own transaction: rows are claimed with
+    `FOR UPDATE SKIP LOCKED` and updated with one UPDATE, never loaded as objects, so memory
+    stays flat however many jobs expire. Running it twice, or two copies at once, expires (and
+    announces) each job once. Returns how many jobs it expired.
+    """
+    now = now or timezone.now()
+    stale = Job.objects.filter(
+        status=JobStatus.PUBLISHED, expires_at__lte=now, deleted_at__isnull=True
+    )
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = _claim_batch(stale, batch_size)
+            if not rows:
+                return total
+            ids = [row[0] for row in rows]
+            Job.objects.filter(id__in=ids, status=JobStatus.PUBLISHED).update(
+                status=JobStatus.EXPIRED, updated_at=now
+            )
+            events.record_events(event_type=events.JOB_EXPIRED, payloads=_job_payloads(rows))
+        total += len(rows)
+
+
+def flag_jobs_expiring_soon(*, batch_size: int = 1000, now: datetime | None = None) -> int:
+    """Emit `job.expiring_soon` once for each published job within the reminder window.
+
+    The window is `JOB_EXPIRY_REMINDER_DAYS` before `expires_at`; a renewal clears the flag, so a
+    renewed posting is reminded again before its new date. Returns how many were flagged.
+    """
+    now = now or timezone.now()
+    due = Job.objects.filter(
+        status=JobStatus.PUBLISHED,
+        deleted_at__isnull=True,
+        expiry_reminder_sent_at__isnull=True,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=settings.JOB_EXPIRY_REMINDER_DAYS),
+    )
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = _claim_batch(due, batch_size)
+            if not rows:
+                return total
+            Job.objects.filter(id__in=[row[0] for row in rows]).update(expiry_reminder_sent_at=now)
+            events.record_events(event_type=events.JOB_EXPIRING_SOON, payloads=_job_payloads(rows))
+        total += len(rows)
+
+
+def renew_job(*, job: Job) -> Job:
+    """Push `expires_at` out to `JOB_LIFETIME_DAYS` from now; an expired job is listed again.
+
+    Emits `job.updated` for a published job and `job.published` for one that had expired.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status not in (JobStatus.PUBLISHED, JobStatus.EXPIRED):
+            raise InvalidJobState(
+                f"Only a published or expired job can be renewed; this is {job.status}."
+            )
+        event_type = (
+            events.JOB_UPDATED if job.status == JobStatus.PUBLISHED else events.JOB_PUBLISHED
+        )
+        job.status = JobStatus.PUBLISHED
+        job.expires_at = timezone.now() + timedelta(days=settings.JOB_LIFETIME_DAYS)
+        job.expiry_reminder_sent_at = None
+        job.save(update_fields=["status", "expires_at", "expiry_reminder_sent_at", "updated_at"])
+        events.record_event(event_type=event_type, payload=_job_payload(job))
+    return job
+
+
+# --- Housekeeping -----------------------------------------------------------------------------
+
+
+def _delete_in_batches(queryset, *, batch_size: int) -> int:
+    total = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return total
+        queryset.model.objects.filter(pk__in=ids).delete()
+        total += len(ids)
+
+
+def prune_published_events(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete outbox rows published more than `older_than_days` ago; pending rows are kept."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return _delete_in_batches(
+        OutboxEvent.objects.filter(published_at__lt=cutoff), batch_size=batch_size
+    )
+
+
+def prune_deliveries(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete sent or failed delivery-log rows older than `older_than_days`."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return _delete_in_batches(
+        EmailDelivery.objects.filter(created_at__lt=cutoff).exclude(status=DeliveryStatus.PENDING),
+        batch_size=batch_size,
+    )
+
+
+def flush_expired_tokens(*, batch_size: int = 5000) -> int:
+    """Delete refresh tokens (and their blacklist entries) that have expired anyway."""
+    return _delete_in_batches(
+        OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size
+    )

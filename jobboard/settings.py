@@ -212,9 +212,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": (
         [
-            "rest_framework.throttling.AnonRateThrottle",
-            "rest_framework.throttling.UserRateThrottle",
-            "rest_framework.throttling.ScopedRateThrottle",
+            "core.api.throttling.AnonRateThrottle",
+            "core.api.throttling.UserRateThrottle",
+            "core.api.throttling.ScopedRateThrottle",
         ]
         if THROTTLE_ENABLED
         else []
@@ -250,6 +250,23 @@ SPECTACULAR_SETTINGS = {
 # --- Domain ---------------------------------------------------------------------------------
 
 JOB_LIFETIME_DAYS = env_int("JOB_LIFETIME_DAYS", 30)
+# Employers are reminded this many days before a posting expires (once per posting).
+JOB_EXPIRY_REMINDER_DAYS = env_int("JOB_EXPIRY_REMINDER_DAYS", 3)
+
+# --- Listings cache and periodic work --------------------------------------------------------
+
+LISTINGS_CACHE_ENABLED = env_bool("LISTINGS_CACHE_ENABLED", True)
+# Longest life of a cached listing page (shorter when a job on it expires sooner).
+LISTING_CACHE_SECONDS = env_int("LISTING_CACHE_SECONDS", 300)
+# How stale a process's view of the listings generation may be.
+LISTING_LOCAL_REVALIDATE_SECONDS = float(os.environ.get("LISTING_LOCAL_REVALIDATE_SECONDS", "0.25"))
+# Cache-Control max-age of public listing responses.
+LISTING_CLIENT_MAX_AGE = env_int("LISTING_CLIENT_MAX_AGE", 5)
+JOB_EXPIRY_INTERVAL_SECONDS = env_int("JOB_EXPIRY_INTERVAL_SECONDS", 60)
+JOB_EXPIRY_BATCH_SIZE = env_int("JOB_EXPIRY_BATCH_SIZE", 1000)
+HOUSEKEEPING_INTERVAL_SECONDS = env_int("HOUSEKEEPING_INTERVAL_SECONDS", 3600)
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 
 # --- Events, Celery and email -----------------------------------------------------------------
 

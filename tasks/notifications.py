@@ -162,6 +162,23 @@ def compose_job_expired(event: OutboxEvent) -> Email | None:
     )
 
 
+def compose_job_expiring_soon(event: OutboxEvent) -> Email | None:
+    job = Job.objects.select_related("employer").filter(pk=event.payload.get("job_id")).first()
+    if job is None or job.expires_at is None:
+        return None
+    return Email(
+        template="job_expiring_soon",
+        recipient=job.employer.email,
+        subject=f"Your posting {job.title} expires on {job.expires_at:%Y-%m-%d}",
+        context={
+            "job": job,
+            "employer_name": _display_name(job.employer),
+            "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
+            "renew_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/renew/",
+        },
+    )
+
+
 NOTIFICATION_TASK_OPTIONS = {
     "bind": True,
     "ignore_result": True,
@@ -197,3 +214,10 @@ def notify_employer_of_withdrawal(self: Task, event_id: str) -> str:
 def notify_employer_of_expiry(self: Task, event_id: str) -> str:
     """Email the employer that their posting expired and is no longer listed."""
     return _deliver(self, event_id, compose_job_expired)
+
+
+@events.subscribe(events.JOB_EXPIRING_SOON)
+@shared_task(name="tasks.notifications.remind_employer_of_expiry", **NOTIFICATION_TASK_OPTIONS)
+def remind_employer_of_expiry(self: Task, event_id: str) -> str:
+    """Email the employer that their posting expires soon, with how to renew it."""
+    return _deliver(self, event_id, compose_job_expiring_soon)

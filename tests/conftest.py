@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import services
+from core import listings, services
 from core.models import Application, Category, Job, JobStatus, Role, User
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -36,9 +36,14 @@ def _isolated_cache(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # API tests read their own writes at once; the listings cache, refreshed by the worker a
+    # moment after commit, has tests of its own (tests/core/test_listings_cache.py, tests/e2e).
+    settings.LISTINGS_CACHE_ENABLED = False
     cache.clear()
+    listings.forget_local()
     yield
     cache.clear()
+    listings.forget_local()
 
 
 def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:

@@ -58,7 +58,7 @@ app.conf.task_routes = {
     "tasks.listings.*": {"queue": LISTINGS_QUEUE, "routing_key": LISTINGS_QUEUE},
     "tasks.maintenance.*": {"queue": MAINTENANCE_QUEUE, "routing_key": MAINTENANCE_QUEUE},
 }
-app.conf.imports = ("tasks.relay", "tasks.notifications")
+app.conf.imports = ("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance")
 
 
 @app.on_after_configure.connect
@@ -70,14 +70,24 @@ def _configure_from_settings(sender: Celery, **kwargs) -> None:
     for folder in (sender.conf.broker_transport_options or {}).values():
         if isinstance(folder, str) and os.path.isabs(folder):
             Path(folder).mkdir(parents=True, exist_ok=True)
+
     # Periodic tasks are defined here; django-celery-beat's DatabaseScheduler syncs them into its
     # tables when beat starts, where operators can see (and pause) them in the admin.
+    def every(seconds: float, task: str) -> dict:
+        # A run that could not start before the next one is due is dropped, not piled up.
+        return {"task": task, "schedule": seconds, "options": {"expires": seconds * 2}}
+
     sender.conf.beat_schedule = {
-        "relay-outbox-sweep": {
-            "task": "tasks.relay.relay_outbox",
-            "schedule": settings.OUTBOX_SWEEP_SECONDS,
-            "options": {"expires": settings.OUTBOX_SWEEP_SECONDS * 2},
-        },
+        "relay-outbox-sweep": every(settings.OUTBOX_SWEEP_SECONDS, "tasks.relay.relay_outbox"),
+        "expire-stale-jobs": every(
+            settings.JOB_EXPIRY_INTERVAL_SECONDS, "tasks.maintenance.expire_stale_jobs"
+        ),
+        "send-expiry-reminders": every(
+            settings.JOB_EXPIRY_INTERVAL_SECONDS, "tasks.maintenance.send_expiry_reminders"
+        ),
+        "housekeeping": every(
+            settings.HOUSEKEEPING_INTERVAL_SECONDS, "tasks.maintenance.housekeeping"
+        ),
     }
 
 

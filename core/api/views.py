@@ -7,20 +7,40 @@ it exists.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import _positive_int
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from core import selectors, services
+from core import listings, selectors, services
 from core.api import serializers as s
 from core.api.permissions import IsAdmin, IsEmployer, IsEmployerOrAdmin, IsJobSeeker
 from core.models import Role
+
+
+def cached_response(request: Request, entry: listings.CachedBody) -> HttpResponse:
+    """Send cached bytes as they are, or 304 when the client already holds this version."""
+    if_none_match = request.headers.get("If-None-Match", "")
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    response = (
+        HttpResponseNotModified()
+        if entry.etag in tags or "*" in tags
+        else HttpResponse(entry.body, content_type="application/json")
+    )
+    response["ETag"] = entry.etag
+    max_age = min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
 
 # --- Accounts and tokens --------------------------------------------------------------------
 
@@ -123,6 +143,9 @@ class CategoryListView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.categories_with_open_job_counts()
 
+    def get(self, request: Request, *args, **kwargs) -> HttpResponse:
+        return cached_response(request, listings.categories())
+
     @extend_schema(request=s.CategoryWriteSerializer, responses={201: s.CategorySerializer})
     def post(self, request: Request) -> Response:
         serializer = s.CategoryWriteSerializer(data=request.data)
@@ -184,6 +207,7 @@ def _create_job(request: Request) -> Response:
     partial_update=extend_schema(request=s.JobUpdateSerializer, responses=s.JobSerializer),
     close=extend_schema(request=None, responses=s.JobSerializer),
     publish=extend_schema(request=None, responses=s.JobSerializer),
+    renew=extend_schema(request=None, responses=s.JobSerializer),
     mine=extend_schema(responses=s.EmployerJobSerializer(many=True)),
 )
 class JobViewSet(
@@ -226,12 +250,38 @@ class JobViewSet(
             return selectors.jobs_owned_by(employer=user)
         return selectors.jobs_managed_by(user=user)
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
+    def list(self, request: Request, *args, **kwargs) -> HttpResponse:
+        """The public listing, served from the listings cache (see `core.listings`)."""
         query = s.JobListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        jobs = selectors.list_open_jobs(filters=query.to_filters())
-        page = self.paginate_queryset(jobs)
-        return self.get_paginated_response(s.JobSerializer(page, many=True).data)
+        page, page_size = self._page_and_size(request)
+        entry = listings.job_list(query.to_filters(), page, page_size)
+        if entry is None:
+            raise NotFound("Invalid page.")
+        return cached_response(request, entry)
+
+    def _page_and_size(self, request: Request) -> tuple[int | str, int]:
+        # The paginator's own rules: a bad page is 404, a bad page_size falls back to the
+        # default, a big one is capped.
+        paginator = self.paginator
+        raw_page = request.query_params.get(paginator.page_query_param) or "1"
+        if raw_page in paginator.last_page_strings:
+            page: int | str = "last"
+        else:
+            try:
+                page = _positive_int(raw_page, strict=True)
+            except ValueError:
+                raise NotFound("Invalid page.") from None
+        return page, paginator.get_page_size(request)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> HttpResponse:
+        """An open job from the listings cache for the public; signed-in users (who may own it,
+        and may have just changed it) read the database."""
+        if not request.user.is_authenticated:
+            entry = listings.job_detail(int(kwargs["pk"]))
+            if entry is not None:
+                return cached_response(request, entry)
+        return super().retrieve(request, *args, **kwargs)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         return _create_job(request)
@@ -262,6 +312,12 @@ class JobViewSet(
     def publish(self, request: Request, pk: str | None = None) -> Response:
         """Publish a draft for the configured lifetime."""
         job = services.publish_job(job=self.get_object())
+        return Response(s.JobSerializer(job).data)
+
+    @action(detail=True, methods=["post"])
+    def renew(self, request: Request, pk: str | None = None) -> Response:
+        """Push the expiry date out by the configured lifetime; an expired job is listed again."""
+        job = services.renew_job(job=self.get_object())
         return Response(s.JobSerializer(job).data)
 
     @action(detail=False, methods=["get"])

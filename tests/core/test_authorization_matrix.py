@@ -239,6 +239,7 @@ MATRIX = [
     Row("job-delete", "delete", "/api/jobs/{job}/", _no_body, _job_owner_or_admin(204)),
     Row("job-close", "post", "/api/jobs/{job}/close/", _no_body, _job_owner_or_admin(200)),
     Row("job-publish", "post", "/api/jobs/{draft}/publish/", _no_body, _job_owner_or_admin(200)),
+    Row("job-renew", "post", "/api/jobs/{job}/renew/", _no_body, _job_owner_or_admin(200)),
     # Applications.
     Row("application-apply", "post", "/api/applications/apply/", _apply_body, _seekers_only(201)),
     Row(

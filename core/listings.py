@@ -1,0 +1,346 @@
+"""The public job listing, job detail and category list as cached, ready-to-send JSON bytes.
+
+Entries live in the Django cache (Redis in production) under a key made of the normalised query
+and the listings *generation*, a counter the listings worker bumps on every `job.*` event: a
+bump makes every older entry unreachable at once, no request-side invalidation needed. Each
+process also keeps the bytes it served in memory and revalidates its generation against Redis at
+most every `LISTING_LOCAL_REVALIDATE_SECONDS`, so most hits cost no network round trip at all.
+
+Correctness never depends on the cache: the listing query itself excludes expired postings, and
+an entry's lifetime never outlives the earliest `expires_at` among the jobs it shows. If the
+cache is down, everything is rendered from the database (and logged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import InvalidPage, Paginator
+from django.db.models import Min
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+
+from core import selectors
+from core.models import Job
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "listings:generation"
+LOCK_WAIT_SECONDS = 3.0
+LOCAL_ENTRIES = 1024
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A response body ready to send, its entity tag, and when it stops being valid (epoch s)."""
+
+    body: bytes
+    etag: str
+    valid_until: float
+
+    @classmethod
+    def build(cls, data: object, *, ttl: float) -> CachedBody:
+        body = JSONRenderer().render(data)
+        etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        return cls(body=body, etag=etag, valid_until=time.time() + ttl)
+
+    def max_age(self) -> int:
+        return max(0, int(self.valid_until - time.time()))
+
+
+class _CacheUnavailable(Exception):
+    pass
+
+
+def _cache_call(operation: Callable, *args, **kwargs):
+    try:
+        return operation(*args, **kwargs)
+    except Exception as exc:  # Redis down or timing out: the database answers instead.
+        _note_cache_failure(exc)
+        raise _CacheUnavailable from exc
+
+
+_last_failure_log = 0.0
+
+
+def _note_cache_failure(exc: Exception) -> None:
+    global _last_failure_log
+    now = time.monotonic()
+    if now - _last_failure_log > 10:
+        _last_failure_log = now
+        logger.warning(
+            "listings cache unavailable (%s: %s); serving from the database",
+            type(exc).__name__,
+            exc,
+        )
+
+
+# --- Generation -------------------------------------------------------------------------------
+
+_local_lock = threading.Lock()
+_local_generation: tuple[int, float] | None = None  # (generation, checked at monotonic)
+_local_bodies: OrderedDict[str, CachedBody] = OrderedDict()
+
+
+def current_generation() -> int:
+    """The listings generation, read from the shared cache at most every revalidation period."""
+    global _local_generation
+    now = time.monotonic()
+    with _local_lock:
+        if (
+            _local_generation
+            and now - _local_generation[1] < settings.LISTING_LOCAL_REVALIDATE_SECONDS
+        ):
+            return _local_generation[0]
+    generation = _cache_call(cache.get, GENERATION_KEY)
+    if generation is None:
+        _cache_call(cache.add, GENERATION_KEY, 1, timeout=None)
+        generation = _cache_call(cache.get, GENERATION_KEY) or 1
+    with _local_lock:
+        _local_generation = (int(generation), now)
+    return int(generation)
+
+
+def bump_generation() -> int:
+    """Make every cached listing stale at once (called by the listings worker on `job.*`)."""
+    try:
+        generation = cache.incr(GENERATION_KEY)
+    except ValueError:  # no counter yet
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        generation = cache.incr(GENERATION_KEY)
+    forget_local()
+    return int(generation)
+
+
+def forget_local() -> None:
+    """Drop this process's copies (tests; the worker after a bump)."""
+    global _local_generation
+    with _local_lock:
+        _local_generation = None
+        _local_bodies.clear()
+
+
+# --- Get or build -----------------------------------------------------------------------------
+
+
+def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBody | None:
+    """The cached body named `name` in the current generation; built once on a miss.
+
+    Concurrent misses on one key elect one builder with an atomic `add` of a lock key; the others
+    wait for its result (up to `LOCK_WAIT_SECONDS`) instead of building it again.
+    """
+    if not settings.LISTINGS_CACHE_ENABLED:
+        return build()
+    try:
+        generation = current_generation()
+    except _CacheUnavailable:
+        return build()
+    key = f"listings:{generation}:{name}"
+    now = time.time()
+    with _local_lock:
+        local = _local_bodies.get(key)
+        if local is not None and local.valid_until > now:
+            _local_bodies.move_to_end(key)
+            return local
+    try:
+        entry = _cache_call(cache.get, key)
+        if entry is None:
+            if _cache_call(cache.add, f"{key}:lock", 1, timeout=int(LOCK_WAIT_SECONDS) + 2):
+                try:
+                    entry = build()
+                    if entry is not None:
+                        store(key, entry)
+                finally:
+                    _cache_call(cache.delete, f"{key}:lock")
+            else:
+                entry = _wait_for(key) or build()
+    except _CacheUnavailable:
+        return build()
+    if entry is not None and entry.valid_until > time.time():
+        _remember_locally(key, entry)
+    return entry
+
+
+def store(key: str, entry: CachedBody) -> None:
+    ttl = int(entry.valid_until - time.time())
+    if ttl >= 1:
+        _cache_call(cache.set, key, entry, timeout=ttl)
+
+
+def _wait_for(key: str) -> CachedBody | None:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        entry = _cache_call(cache.get, key)
+        if entry is not None:
+            return entry
+    return None
+
+
+def _remember_locally(key: str, entry: CachedBody) -> None:
+    with _local_lock:
+        _local_bodies[key] = entry
+        _local_bodies.move_to_end(key)
+        while len(_local_bodies) > LOCAL_ENTRIES:
+            _local_bodies.popitem(last=False)
+
+
+def _ttl_until(earliest_expiry: datetime | None) -> float:
+    ttl = float(settings.LISTING_CACHE_SECONDS)
+    if earliest_expiry is not None:
+        ttl = min(ttl, (earliest_expiry - timezone.now()).total_seconds())
+    return max(ttl, 0.0)
+
+
+def _key(kind: str, params: dict) -> str:
+    canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return f"{kind}:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
+
+
+# --- The three cached documents -----------------------------------------------------------------
+
+
+def _page_link(filters: selectors.JobListFilters, page: int | None, page_size: int) -> str | None:
+    if page is None:
+        return None
+    params = {k: v for k, v in asdict(filters).items() if v not in ("", None)}
+    if isinstance(params.get("remote"), bool):
+        params["remote"] = "true" if params["remote"] else "false"
+    if page > 1:
+        params["page"] = page
+    if page_size != settings.REST_FRAMEWORK["PAGE_SIZE"]:
+        params["page_size"] = page_size
+    query = urlencode(params, doseq=True)
+    return f"{settings.PUBLIC_BASE_URL}/api/jobs/" + (f"?{query}" if query else "")
+
+
+def render_job_list(
+    filters: selectors.JobListFilters, page: int | str, page_size: int
+) -> CachedBody | None:
+    """Build one page of the public listing from the database; None for a page that does not exist.
+
+    Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
+    serve every client whichever host name they used.
+    """
+    from core.api.serializers import JobSerializer
+
+    paginator = Paginator(selectors.list_open_jobs(filters=filters), page_size)
+    try:
+        current = paginator.page(paginator.num_pages if page == "last" else page)
+    except InvalidPage:
+        return None
+    jobs = list(current.object_list)
+    data = {
+        "count": paginator.count,
+        "next": _page_link(
+            filters, current.next_page_number() if current.has_next() else None, page_size
+        ),
+        "previous": _page_link(
+            filters, current.previous_page_number() if current.has_previous() else None, page_size
+        ),
+        "results": JobSerializer(jobs, many=True).data,
+    }
+    earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
+    return CachedBody.build(data, ttl=_ttl_until(earliest))
+
+
+def job_list(
+    filters: selectors.JobListFilters, page: int | str, page_size: int
+) -> CachedBody | None:
+    """One page of the public listing, from the cache when possible."""
+    name = _key("jobs", {"filters": asdict(filters), "page": page, "page_size": page_size})
+    return _get_or_build(name, lambda: render_job_list(filters, page, page_size))
+
+
+def render_job_detail(job_id: int) -> CachedBody | None:
+    """An open job as the public sees it; None when it is not open (not cached)."""
+    from core.api.serializers import JobSerializer
+
+    job = (
+        Job.objects.open()
+        .select_related("category")
+        .defer("search_vector")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None:
+        return None
+    return CachedBody.build(JobSerializer(job).data, ttl=_ttl_until(job.expires_at))
+
+
+def job_detail(job_id: int) -> CachedBody | None:
+    """An open job's public representation from the cache; None if the job is not open."""
+    if not 0 < job_id < 2**63:
+        return None
+    return _get_or_build(f"job:{job_id}", lambda: render_job_detail(job_id))
+
+
+def render_categories() -> CachedBody:
+    from core.api.serializers import CategorySerializer
+
+    categories = list(selectors.categories_with_open_job_counts())
+    earliest = Job.objects.open().aggregate(earliest=Min("expires_at"))["earliest"]
+    return CachedBody.build(
+        CategorySerializer(categories, many=True).data, ttl=_ttl_until(earliest)
+    )
+
+
+def categories() -> CachedBody | None:
+    """Every category with its open-job count, from the cache when possible."""
+    return _get_or_build("categories", render_categories)
+
+
+# --- Warming (listings worker) ------------------------------------------------------------------
+
+
+def warm(*, job_id: int | None = None, detail_only: bool = False) -> int:
+    """Build the most requested documents for the current generation; returns how many.
+
+    The first page of the listing, the first page of each category (by id and by slug), the
+    category list, and the detail of `job_id` when given (only that with `detail_only`).
+    """
+    from core.models import Category
+
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    warmed = 0
+    plain = selectors.JobListFilters()
+
+    def list_key(filters: selectors.JobListFilters) -> str:
+        return _key("jobs", {"filters": asdict(filters), "page": 1, "page_size": page_size})
+
+    # (names to store under, builder): a category's page is keyed by its id and by its slug.
+    documents: list[tuple[list[str], Callable[[], CachedBody | None]]] = []
+    if not detail_only:
+        documents.append(([list_key(plain)], lambda: render_job_list(plain, 1, page_size)))
+        documents.append((["categories"], render_categories))
+        for category_id, slug in Category.objects.values_list("id", "slug"):
+            by_id = selectors.JobListFilters(category=str(category_id))
+            by_slug = selectors.JobListFilters(category=slug)
+            documents.append(
+                (
+                    [list_key(by_id), list_key(by_slug)],
+                    lambda f=by_id: render_job_list(f, 1, page_size),
+                )
+            )
+    if job_id is not None:
+        documents.append(([f"job:{job_id}"], lambda: render_job_detail(job_id)))
+    generation = current_generation()
+    for names, build in documents:
+        entry = build()
+        if entry is None:
+            continue
+        for name in names:
+            store(f"listings:{generation}:{name}", entry)
+        warmed += 1
+    return warmed
