@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import InvalidPage, Paginator
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -121,6 +122,22 @@ def bump_generation() -> int:
         generation = cache.incr(GENERATION_KEY)
     forget_local()
     return int(generation)
+
+
+def invalidate_after_commit() -> None:
+    """Bump the generation once the current transaction commits, never failing the caller.
+
+    For writes no `job.*` event covers (categories): they are rare, and a new category should
+    be listed at once.
+    """
+
+    def bump() -> None:
+        try:
+            bump_generation()
+        except Exception as exc:
+            _note_cache_failure(exc)
+
+    transaction.on_commit(bump)
 
 
 def forget_local() -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from core import events
+from core import events, listings
 from core.exceptions import (
     AlreadyApplied,
     Conflict,
@@ -128,6 +128,7 @@ def _save_category(category: Category) -> Category:
     try:
         with transaction.atomic():
             category.save()
+            listings.invalidate_after_commit()
     except IntegrityError as exc:
         taken = (
             _taken_category_field(name=category.name, slug=category.slug, exclude_pk=category.pk)
@@ -166,7 +167,9 @@ def delete_category(*, category: Category) -> None:
     """Delete a category that no job uses; a category in use answers `Conflict`."""
     if Job.objects.filter(category=category).exists():
         raise Conflict("This category still has jobs; move or delete them first.")
-    category.delete()
+    with transaction.atomic():
+        category.delete()
+        listings.invalidate_after_commit()
 
 
 # --- Jobs -----------------------------------------------------------------------------------
