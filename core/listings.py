@@ -64,7 +64,16 @@ class _CacheUnavailable(Exception):
     pass
 
 
+# After a failure the cache is left alone for a few seconds, so an unreachable Redis costs one
+# timeout per process per period, not one per request.
+CACHE_RETRY_AFTER_SECONDS = 5.0
+_cache_down_until = 0.0
+_last_failure_log = 0.0
+
+
 def _cache_call(operation: Callable, *args, **kwargs):
+    if time.monotonic() < _cache_down_until:
+        raise _CacheUnavailable
     try:
         return operation(*args, **kwargs)
     except Exception as exc:  # Redis down or timing out: the database answers instead.
@@ -72,18 +81,17 @@ def _cache_call(operation: Callable, *args, **kwargs):
         raise _CacheUnavailable from exc
 
 
-_last_failure_log = 0.0
-
-
 def _note_cache_failure(exc: Exception) -> None:
-    global _last_failure_log
+    global _cache_down_until, _last_failure_log
     now = time.monotonic()
+    _cache_down_until = now + CACHE_RETRY_AFTER_SECONDS
     if now - _last_failure_log > 10:
         _last_failure_log = now
         logger.warning(
-            "listings cache unavailable (%s: %s); serving from the database",
+            "listings cache unavailable (%s: %s); serving from the database for %.0fs",
             type(exc).__name__,
             exc,
+            CACHE_RETRY_AFTER_SECONDS,
         )
 
 
@@ -142,10 +150,11 @@ def invalidate_after_commit() -> None:
 
 def forget_local() -> None:
     """Drop this process's copies (tests; the worker after a bump)."""
-    global _local_generation
+    global _local_generation, _cache_down_until
     with _local_lock:
         _local_generation = None
         _local_bodies.clear()
+    _cache_down_until = 0.0
 
 
 # --- Get or build -----------------------------------------------------------------------------
