@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import listings, services
+from core.api import throttling
 from core.models import Application, Category, Job, JobStatus, Role, User
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -40,10 +41,12 @@ def _isolated_cache(settings):
     # moment after commit, has tests of its own (tests/core/test_listings_cache.py, tests/e2e).
     settings.LISTINGS_CACHE_ENABLED = False
     cache.clear()
-    listings.forget_local()
+    listings.forget_local()  # also forgets a cache outage another test simulated
+    throttling._down_until = 0.0
     yield
     cache.clear()
     listings.forget_local()
+    throttling._down_until = 0.0
 
 
 def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:
