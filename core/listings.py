@@ -29,7 +29,6 @@ from django.core.cache import cache
 from django.core.paginator import InvalidPage, Paginator
 from django.db import transaction
 from django.db.models import Min
-from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from core import selectors
@@ -51,10 +50,10 @@ class CachedBody:
     valid_until: float
 
     @classmethod
-    def build(cls, data: object, *, ttl: float) -> CachedBody:
+    def build(cls, data: object, *, valid_until: float) -> CachedBody:
         body = JSONRenderer().render(data)
         etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-        return cls(body=body, etag=etag, valid_until=time.time() + ttl)
+        return cls(body=body, etag=etag, valid_until=valid_until)
 
     def max_age(self) -> int:
         return max(0, int(self.valid_until - time.time()))
@@ -184,9 +183,12 @@ def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBo
         if entry is None:
             if _cache_call(cache.add, f"{key}:lock", 1, timeout=int(LOCK_WAIT_SECONDS) + 2):
                 try:
-                    entry = build()
-                    if entry is not None:
-                        store(key, entry)
+                    # Another builder may have stored it and released the lock since our miss.
+                    entry = _cache_call(cache.get, key)
+                    if entry is None:
+                        entry = build()
+                        if entry is not None:
+                            store(key, entry)
                 finally:
                     _cache_call(cache.delete, f"{key}:lock")
             else:
@@ -222,11 +224,15 @@ def _remember_locally(key: str, entry: CachedBody) -> None:
             _local_bodies.popitem(last=False)
 
 
-def _ttl_until(earliest_expiry: datetime | None) -> float:
-    ttl = float(settings.LISTING_CACHE_SECONDS)
+def _valid_until(earliest_expiry: datetime | None) -> float:
+    """The deadline of an entry (epoch seconds): never past the earliest expiry it shows.
+
+    Computed once, before rendering, as an absolute time, so rendering time cannot stretch it.
+    """
+    deadline = time.time() + settings.LISTING_CACHE_SECONDS
     if earliest_expiry is not None:
-        ttl = min(ttl, (earliest_expiry - timezone.now()).total_seconds())
-    return max(ttl, 0.0)
+        deadline = min(deadline, earliest_expiry.timestamp())
+    return deadline
 
 
 def _key(kind: str, params: dict) -> str:
@@ -278,7 +284,7 @@ def render_job_list(
         "results": JobSerializer(jobs, many=True).data,
     }
     earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
-    return CachedBody.build(data, ttl=_ttl_until(earliest))
+    return CachedBody.build(data, valid_until=_valid_until(earliest))
 
 
 def job_list(
@@ -302,7 +308,7 @@ def render_job_detail(job_id: int) -> CachedBody | None:
     )
     if job is None:
         return None
-    return CachedBody.build(JobSerializer(job).data, ttl=_ttl_until(job.expires_at))
+    return CachedBody.build(JobSerializer(job).data, valid_until=_valid_until(job.expires_at))
 
 
 def job_detail(job_id: int) -> CachedBody | None:
@@ -318,7 +324,7 @@ def render_categories() -> CachedBody:
     categories = list(selectors.categories_with_open_job_counts())
     earliest = Job.objects.open().aggregate(earliest=Min("expires_at"))["earliest"]
     return CachedBody.build(
-        CategorySerializer(categories, many=True).data, ttl=_ttl_until(earliest)
+        CategorySerializer(categories, many=True).data, valid_until=_valid_until(earliest)
     )
 
 
