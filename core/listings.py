@@ -227,7 +227,8 @@ def _remember_locally(key: str, entry: CachedBody) -> None:
 def _valid_until(earliest_expiry: datetime | None) -> float:
     """The deadline of an entry (epoch seconds): never past the earliest expiry it shows.
 
-    Computed once, before rendering, as an absolute time, so rendering time cannot stretch it.
+    An absolute time taken from the jobs' own `expires_at`, so the time spent rendering cannot
+    stretch an entry past the moment one of its jobs expires.
     """
     deadline = time.time() + settings.LISTING_CACHE_SECONDS
     if earliest_expiry is not None:
