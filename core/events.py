@@ -70,11 +70,16 @@ def record_events(*, event_type: str, payloads: list[dict[str, Any]]) -> list[Ou
     created = OutboxEvent.objects.bulk_create(
         [OutboxEvent(event_type=event_type, payload=payload) for payload in payloads]
     )
-    if _publisher is not None and created:
-        publisher = _publisher
-        ids = [event.id for event in created]
-        transaction.on_commit(lambda: publisher(ids))
+    publish_after_commit([event.id for event in created])
     return created
+
+
+def publish_after_commit(event_ids: list[uuid.UUID]) -> None:
+    """Ask the publisher to relay these events once the current transaction commits."""
+    if _publisher is not None and event_ids:
+        publisher = _publisher
+        ids = list(event_ids)
+        transaction.on_commit(lambda: publisher(ids))
 
 
 def set_publisher(publisher: Publisher | None) -> None:

@@ -200,6 +200,32 @@ def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBo
     return entry
 
 
+def alias_lookup(alias: str) -> tuple[CachedBody | None, int | None]:
+    """This process's body for an identical raw request (e.g. the query string) in the current
+    generation, and that generation (None when caching is off or the cache is down).
+
+    The fast path of a hit: no query parsing, no validation, no network round trip. Only bodies
+    that a validated request produced are ever remembered under an alias.
+    """
+    if not settings.LISTINGS_CACHE_ENABLED:
+        return None, None
+    try:
+        generation = current_generation()
+    except _CacheUnavailable:
+        return None, None
+    with _local_lock:
+        entry = _local_bodies.get(f"listings:{generation}:alias:{alias}")
+    if entry is not None and entry.valid_until > time.time():
+        return entry, generation
+    return None, generation
+
+
+def remember_alias(alias: str, generation: int | None, entry: CachedBody) -> None:
+    """Remember `entry` as the answer to the raw request `alias` in `generation`."""
+    if generation is not None and entry.valid_until > time.time():
+        _remember_locally(f"listings:{generation}:alias:{alias}", entry)
+
+
 def store(key: str, entry: CachedBody) -> None:
     ttl = int(entry.valid_until - time.time())
     if ttl >= 1:

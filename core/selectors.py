@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -105,6 +106,7 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
 
     Expired postings are excluded here, in the query, whatever the cache or the scheduler did.
     Without an explicit ordering a search sorts by relevance and a plain listing by newest first.
+    On PostgreSQL a search covers the newest `SEARCH_RESULT_LIMIT` matches.
     """
     jobs = Job.objects.open().select_related("category").only(*LISTED_FIELDS)
     if filters.category:
@@ -138,6 +140,12 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
     ordering = filters.ordering
     if filters.search:
         jobs = _search(jobs, filters.search)
+        if connection.vendor == "postgresql":
+            # A search answers from the newest SEARCH_RESULT_LIMIT matches: counting and ranking
+            # every match of a common word ("team": most of the table) is what makes an
+            # unbounded full-text search slow, and nobody pages past the first thousand.
+            newest = jobs.order_by("-published_at", "-id").values("pk")
+            jobs = jobs.filter(pk__in=newest[: settings.SEARCH_RESULT_LIMIT])
     if ordering == "relevance" or (not ordering and filters.search):
         if connection.vendor == "postgresql" and filters.search:
             return jobs.order_by(*ORDERINGS["relevance"])

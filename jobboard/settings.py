@@ -250,6 +250,8 @@ SPECTACULAR_SETTINGS = {
 # --- Domain ---------------------------------------------------------------------------------
 
 JOB_LIFETIME_DAYS = env_int("JOB_LIFETIME_DAYS", 30)
+# A full-text search answers from this many most recently published matches (PostgreSQL).
+SEARCH_RESULT_LIMIT = env_int("SEARCH_RESULT_LIMIT", 1000)
 # Employers are reminded this many days before a posting expires (once per posting).
 JOB_EXPIRY_REMINDER_DAYS = env_int("JOB_EXPIRY_REMINDER_DAYS", 3)
 

@@ -252,12 +252,16 @@ class JobViewSet(
 
     def list(self, request: Request, *args, **kwargs) -> HttpResponse:
         """The public listing, served from the listings cache (see `core.listings`)."""
-        query = s.JobListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page, page_size = self._page_and_size(request)
-        entry = listings.job_list(query.to_filters(), page, page_size)
+        alias = "jobs?" + request.META.get("QUERY_STRING", "")
+        entry, generation = listings.alias_lookup(alias)
         if entry is None:
-            raise NotFound("Invalid page.")
+            query = s.JobListQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            page, page_size = self._page_and_size(request)
+            entry = listings.job_list(query.to_filters(), page, page_size)
+            if entry is None:
+                raise NotFound("Invalid page.")
+            listings.remember_alias(alias, generation, entry)
         return cached_response(request, entry)
 
     def _page_and_size(self, request: Request) -> tuple[int | str, int]:

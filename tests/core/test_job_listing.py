@@ -550,3 +550,19 @@ def test_seeker_applications_list_only_the_callers_own_applications(make_job, em
     )
 
     assert ids_of(client_for(first).get("/api/applications/seeker/")) == [own.pk]
+
+
+def test_a_search_answers_from_the_newest_matches_only(anon_client, make_job, settings):
+    """On PostgreSQL a search covers the newest SEARCH_RESULT_LIMIT matches (bench/search.py)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("full-text search runs on PostgreSQL only (CI runs PostgreSQL)")
+    settings.SEARCH_RESULT_LIMIT = 3
+    jobs = [make_job(title=f"Rustacean {n}") for n in range(5)]
+    Job.objects.filter(pk__in=[job.pk for job in jobs[:2]]).update(
+        published_at=timezone.now() - timedelta(days=3)
+    )
+    response = anon_client.get(LIST_URL, {"search": "rustacean"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3
+    assert sorted(item["id"] for item in body["results"]) == sorted(job.pk for job in jobs[2:])

@@ -1,0 +1,347 @@
+"""Benchmark: throughput of the cached public listing against a bare Django view.
+
+One gunicorn (`bench.bare_wsgi`, the production app plus a bench-only `GET /bench/bare/` that
+returns a constant JSON body of the listing page's size) serves both endpoints with the same
+workers; wrk loads each with the same threads, connections and duration, alternating
+bare, cached, bare, cached... after a warm-up, so drift on the machine falls on both alike.
+Target: cached `GET /api/jobs/` >= 0.7x the bare view's requests/s.
+
+    .venv/bin/python bench/listings_throughput.py [--duration 10 --rounds 2 --connections 8
+                                                    --threads 2 --workers 2]
+
+Needs wrk on PATH (`apt-get install -y wrk`), PostgreSQL and Redis. The database named in
+DATABASE_URL (default `jobboard_bench_listings`) is created if missing, migrated and re-seeded
+with 200 published jobs: never point it at data you want to keep. Redis db 8 is flushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jobboard_bench_listings")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
+os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["THROTTLE_ENABLED"] = "false"
+os.environ["DJANGO_DEBUG"] = "false"
+# No broker: seeding records no events, and nothing here should reach RabbitMQ.
+os.environ.pop("CELERY_BROKER_URL", None)
+
+from bench.seeding import ensure_database  # noqa: E402
+
+RATIO_TARGET = 0.7
+JOBS = 200
+LISTING_PATH = "/api/jobs/"
+BARE_PATH = "/bench/bare/"
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed() -> None:
+    """200 published jobs in 5 categories, descriptions of a few hundred bytes."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from core.models import Category, EmploymentType, Job, JobStatus, Role, User
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
+            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
+            "token_blacklist_outstandingtoken, core_user CASCADE"
+        )
+    employer = User.objects.create(
+        username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
+    )
+    categories = Category.objects.bulk_create(
+        Category(name=name, slug=name.lower())
+        for name in ["Backend", "Frontend", "Data", "Design", "Operations"]
+    )
+    now = timezone.now()
+    types = list(EmploymentType.values)
+    Job.objects.bulk_create(
+        Job(
+            employer=employer,
+            category=categories[i % len(categories)],
+            title=f"Senior Python Engineer {i}",
+            description=(
+                "Build and run the services behind a busy job board: Django, PostgreSQL, "
+                "Redis and Celery. You will own features end to end, review code, and help "
+                "keep p99 latency low. Remote-friendly team across three time zones. "
+            )
+            * 2,
+            company_name=f"Company {i % 37}",
+            location=["Berlin", "Lisbon", "Remote", "Toronto", "Nairobi"][i % 5],
+            remote=i % 3 == 0,
+            employment_type=types[i % len(types)],
+            salary_min=50_000 + 1_000 * (i % 40),
+            salary_max=90_000 + 1_000 * (i % 40),
+            salary_currency="EUR",
+            status=JobStatus.PUBLISHED,
+            published_at=now - timedelta(minutes=i),
+            expires_at=now + timedelta(days=30),
+        )
+        for i in range(JOBS)
+    )
+
+
+def start_gunicorn(port: int, workers: int, body_bytes: int, log_path: Path) -> subprocess.Popen:
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = {**os.environ, "BENCH_BARE_BODY_BYTES": str(body_bytes)}
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                str(gunicorn),
+                "bench.bare_wsgi",
+                "--chdir",
+                str(ROOT),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def get(url: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback only)
+        return response.status, dict(response.headers), response.read()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {process.returncode}; see its log")
+        try:
+            if get(url)[0] == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn did not answer {url} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS_MS[unit]
+
+
+def run_wrk(url: str, args: argparse.Namespace, duration: float) -> WrkResult:
+    output = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{duration:g}s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))
+    errors = "; ".join(
+        line.strip() for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line
+    )
+    return WrkResult(rps, p50, p99, requests, errors)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="bare+cached pairs to alternate")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up each")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (sync)")
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        print("wrk is not on PATH: install it (apt-get install -y wrk) and run again.")
+        return 2
+
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from core import events, listings, selectors
+    from core.models import Job
+
+    events.set_publisher(None)
+    call_command("migrate", verbosity=0)
+    seed()
+    cache.clear()  # FLUSHDB on Redis db 8, the benchmark's own
+    open_jobs = Job.objects.open().count()
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    reference = listings.render_job_list(selectors.JobListFilters(), 1, page_size)
+    body_bytes = len(reference.body)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = Path(os.environ.get("JOBBOARD_VAR_DIR", ROOT / "var")) / "bench-gunicorn.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    server = start_gunicorn(port, args.workers, body_bytes, log_path)
+    try:
+        wait_until_serving(base + BARE_PATH, server)
+        return measure(args, base, open_jobs, page_size, body_bytes)
+    finally:
+        stop_gunicorn(server)
+
+
+def verify_listing(base: str, open_jobs: int, page_size: int) -> str | None:
+    """None when GET /api/jobs/ is the real listing and served from the cache, else what's wrong."""
+    from dataclasses import asdict
+
+    from django.core.cache import cache
+
+    from core import listings, selectors
+
+    status, headers, body = get(base + LISTING_PATH)
+    if status != 200:
+        return f"GET {LISTING_PATH} answered {status}"
+    page = json.loads(body)
+    if page.get("count") != open_jobs or open_jobs == 0:
+        return f"listing count {page.get('count')} != {open_jobs} open jobs seeded"
+    if len(page.get("results", [])) != page_size:
+        return f"listing has {len(page.get('results', []))} results, expected {page_size}"
+    name = listings._key(
+        "jobs",
+        {"filters": asdict(selectors.JobListFilters()), "page": 1, "page_size": page_size},
+    )
+    entry = cache.get(f"listings:{cache.get(listings.GENERATION_KEY)}:{name}")
+    if entry is None:
+        return "no listing entry in Redis after a GET: the cache is not in use"
+    if entry.body != body or headers.get("ETag") != entry.etag:
+        return "the response differs from the cached entry in Redis"
+    return None
+
+
+def measure(
+    args: argparse.Namespace, base: str, open_jobs: int, page_size: int, body_bytes: int
+) -> int:
+    problem = verify_listing(base, open_jobs, page_size)
+    if problem:
+        print(f"FAILED: {problem}")
+        return 1
+    _, _, bare_body = get(base + BARE_PATH)
+    print(
+        f"gunicorn bench.bare_wsgi: {args.workers} sync workers; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration:g}s, {args.rounds} alternating rounds after "
+        f"{args.warmup:g}s warm-up each"
+    )
+    print(
+        f"listing: {open_jobs} open jobs, page 1 = {body_bytes} bytes (checked: real listing, "
+        f"served from the Redis entry); bare body = {len(bare_body)} bytes"
+    )
+
+    for path in (BARE_PATH, LISTING_PATH):
+        run_wrk(base + path, args, args.warmup)
+    runs: dict[str, list[WrkResult]] = {BARE_PATH: [], LISTING_PATH: []}
+    for _ in range(args.rounds):
+        for path in (BARE_PATH, LISTING_PATH):
+            result = run_wrk(base + path, args, args.duration)
+            runs[path].append(result)
+            print(
+                f"  {path:<14} {result.requests_per_second:8.0f} req/s  "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                + (f"  [{result.errors}]" if result.errors else "")
+            )
+
+    failed = [r.errors for results in runs.values() for r in results if "Non-2xx" in r.errors]
+    if failed:
+        print(f"FAILED: error responses under load: {failed}")
+        return 1
+    if verify_listing(base, open_jobs, page_size) is not None:
+        print("FAILED: the listing changed under load")
+        return 1
+
+    def summary(path: str) -> tuple[float, float, float]:
+        results = runs[path]
+        total = sum(r.requests for r in results)
+        seconds = sum(r.requests / r.requests_per_second for r in results)
+        return (
+            total / seconds,
+            sum(r.p50_ms for r in results) / len(results),
+            sum(r.p99_ms for r in results) / len(results),
+        )
+
+    bare_rps, bare_p50, bare_p99 = summary(BARE_PATH)
+    cached_rps, cached_p50, cached_p99 = summary(LISTING_PATH)
+    ratio = cached_rps / bare_rps
+    verdict = "met" if ratio >= RATIO_TARGET else "MISSED"
+    print(
+        f"bare Django view      {bare_rps:8.0f} req/s  p50 {bare_p50:.2f} ms  p99 {bare_p99:.2f} ms"
+    )
+    print(
+        f"cached GET /api/jobs/ {cached_rps:8.0f} req/s  p50 {cached_p50:.2f} ms  "
+        f"p99 {cached_p99:.2f} ms"
+    )
+    print(
+        f"cached / bare = {ratio:.2f}x   target >= {RATIO_TARGET}x: {verdict} "
+        f"({ratio / RATIO_TARGET:.2f}x the target)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Fast seeding for the large benchmarks: jobs written by one INSERT ... SELECT in PostgreSQL.
+
+Text is assembled in SQL from the word lists below, so a million rows need no Python loop: titles
+from level, field and role; descriptions from a pool of paragraphs of common job-ad words drawn
+with a skew (a few words in nearly every posting, most in few), plus three skills and a project
+codename (adjective + animal, about 1 posting in 1,600). The search-vector trigger of migration
+0002 fills `search_vector` for each inserted row, as it does in production. Rows are written in
+row-number order with `published_at` rising, so the table's physical order follows publication,
+as in a table that filled up over time (`physical_correlation` shows it).
+"""
+
+from __future__ import annotations
+
+import psycopg2
+from psycopg2 import sql
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+LEVELS = ["", "", "Junior", "Senior", "Senior", "Staff", "Lead", "Principal"]
+FIELDS = [
+    "Python", "Java", "Go", "Rust", "JavaScript", "TypeScript", "Ruby", "PHP", "Kotlin",
+    "Swift", "Scala", "Elixir", "Data", "Machine Learning", "Cloud", "Security", "QA",
+    "Mobile", "Frontend", "Backend", "Full Stack", "DevOps", "Site Reliability", "Platform",
+    "Embedded", "Database",
+]  # fmt: skip
+ROLES = [
+    "Engineer", "Developer", "Architect", "Analyst", "Scientist", "Manager", "Consultant",
+    "Specialist", "Administrator", "Designer",
+]  # fmt: skip
+COMPANY_NAMES = [
+    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Vandelay", "Soylent",
+    "Tyrell", "Cyberdyne", "Wonka", "Aperture", "Massive", "Nimbus", "Quantum", "Blue Harbor",
+    "Northwind", "Contoso", "Fabrikam", "Pied Piper", "Dunder", "Oscorp", "Gringotts",
+    "Monarch", "Prestige", "Sirius", "Vortex", "Zenith", "Orbital", "Copperline", "Redwood",
+    "Silverlake", "Ironbridge", "Brightside", "Lumen", "Helix", "Polaris", "Evergreen", "Atlas",
+]  # fmt: skip
+COMPANY_SUFFIXES = [
+    "Labs", "Systems", "Technologies", "Group", "Software", "Digital", "Analytics", "Health",
+    "Finance", "Logistics",
+]  # fmt: skip
+LOCATIONS = [
+    "Berlin", "Lisbon", "London", "Paris", "Madrid", "Amsterdam", "Dublin", "Warsaw", "Prague",
+    "Vienna", "Zurich", "Stockholm", "Oslo", "Copenhagen", "Helsinki", "Tallinn", "Toronto",
+    "Vancouver", "Montreal", "Boston", "Chicago", "Austin", "Denver", "Seattle", "Portland",
+    "New York", "San Francisco", "Los Angeles", "Mexico City", "Bogota", "Sao Paulo",
+    "Buenos Aires", "Nairobi", "Lagos", "Cape Town", "Cairo", "Bangalore", "Singapore",
+    "Tokyo", "Sydney",
+]  # fmt: skip
+# In order of frequency: the skewed draw favours the start of the list.
+COMMON_WORDS = _words(
+    """
+team product customers build design develop support growth culture remote flexible benefits
+experience years strong communication skills collaborate ownership impact mission fast paced
+environment opportunity learning mentoring career health insurance equity salary bonus vacation
+hybrid office modern stack scalable reliable systems services platform data quality testing
+review code documentation agile scrum sprint roadmap stakeholders business requirements
+solutions problems analytical creative detail oriented motivated passionate innovative startup
+enterprise global international diverse inclusive hiring interview process apply today join
+help shape future world class engineers designers managers leaders partners clients projects
+deliver features improve performance security infrastructure cloud automation monitoring
+incidents operations deployment pipelines continuous integration delivery success sales
+marketing finance legal compliance research analysis reporting dashboards metrics goals
+quarterly planning priorities tradeoffs architecture microservices apis integrations mobile web
+applications users accessibility internationalization payments checkout recommendations
+personalization notifications messaging onboarding training knowledge sharing conferences
+budget equipment laptop stipend parental leave wellness gym lunch snacks relocation visa
+sponsorship
+"""
+)
+SKILLS = _words(
+    """
+python django flask fastapi java spring kotlin scala golang rust ruby rails php laravel
+javascript typescript react angular vue svelte nodejs swift android ios flutter csharp dotnet
+elixir erlang haskell clojure sql postgresql mysql mongodb redis cassandra elasticsearch kafka
+rabbitmq spark hadoop airflow dbt snowflake bigquery aws gcp azure kubernetes docker terraform
+ansible linux graphql grpc pytorch tensorflow pandas numpy tableau figma
+"""
+)
+CODENAME_ADJECTIVES = _words(
+    """
+silver golden crimson azure amber emerald scarlet violet ivory obsidian copper cobalt jade
+onyx ruby sapphire topaz coral indigo saffron frosty misty stormy sunny windy rapid silent
+hidden brave clever gentle mighty nimble quiet swift bold lucky noble proud wild
+"""
+)
+CODENAME_ANIMALS = _words(
+    """
+falcon otter badger heron lynx panther raven walrus beaver bison cobra condor coyote crane
+dingo eagle ferret gazelle gecko hawk ibis jackal koala lemur marmot narwhal ocelot osprey
+pelican puffin quokka salmon stork tapir toucan viper weasel wombat yak zebra
+"""
+)
+
+PARAGRAPHS = 4999  # prime: which paragraph a job gets does not follow g % 20 (its status)
+
+_PARAGRAPHS_SQL = """
+CREATE TEMPORARY TABLE bench_paragraph ON COMMIT DROP AS
+SELECT p AS id,
+       (SELECT string_agg(
+                   v.words[1 + floor(power(random(), 2) * cardinality(v.words))::int], ' ')
+          FROM generate_series(1, 40 + p %% 20) AS w, (SELECT %(words)s::text[] AS words) AS v
+       ) || '.' AS body
+  FROM generate_series(0, %(paragraphs)s - 1) AS p;
+ALTER TABLE bench_paragraph ADD PRIMARY KEY (id);
+ANALYZE bench_paragraph
+"""
+
+_INSERT_SQL = """
+INSERT INTO core_job (
+    employer_id, category_id, title, description, company_name, location, remote,
+    employment_type, salary_min, salary_max, salary_currency, status, created_at, updated_at,
+    published_at, expires_at, closed_at, deleted_at
+)
+SELECT %(employer_id)s,
+       (%(category_ids)s::bigint[])[1 + g %% cardinality(%(category_ids)s::bigint[])],
+       t.title,
+       'We are hiring a ' || t.title || ' at ' || t.company || ' in ' || t.location || '. '
+           || (SELECT body FROM bench_paragraph WHERE id = (g::bigint * 7919) %% %(paragraphs)s)
+           || ' Skills: ' || t.skill1 || ', ' || t.skill2 || ', ' || t.skill3
+           || '. Project codename ' || t.codename || '.',
+       t.company,
+       t.location,
+       g %% 4 = 0,
+       (ARRAY['full_time', 'full_time', 'full_time', 'part_time', 'contract', 'internship',
+              'temporary'])[1 + g %% 7],
+       40000 + (g %% 60) * 1000,
+       70000 + (g %% 60) * 1500,
+       'EUR',
+       CASE WHEN %(closed_sql)s THEN 'closed' ELSE 'published' END,
+       t.published_at, t.published_at, t.published_at,
+       %(expires_sql)s,
+       CASE WHEN %(closed_sql)s THEN t.published_at + interval '1 day' END,
+       NULL
+  FROM generate_series(%(first)s, %(last)s) AS g
+  CROSS JOIN LATERAL (
+      SELECT trim(levels[1 + floor(random() * cardinality(levels))::int] || ' '
+                  || fields[1 + floor(random() * cardinality(fields))::int] || ' '
+                  || roles[1 + floor(random() * cardinality(roles))::int]) AS title,
+             names[1 + floor(random() * cardinality(names))::int] || ' '
+                  || suffixes[1 + floor(random() * cardinality(suffixes))::int] AS company,
+             locations[1 + floor(random() * cardinality(locations))::int] AS location,
+             skills[1 + floor(random() * cardinality(skills))::int] AS skill1,
+             skills[1 + floor(random() * cardinality(skills))::int] AS skill2,
+             skills[1 + floor(random() * cardinality(skills))::int] AS skill3,
+             adjectives[1 + floor(random() * cardinality(adjectives))::int]
+                  || animals[1 + floor(random() * cardinality(animals))::int] AS codename,
+             -- Published in row order over the last 60 days, as a real table fills up.
+             now() - (%(last)s - g) * (interval '60 days' / (%(last)s - %(first)s + 1))
+                  AS published_at
+        FROM (SELECT %(levels)s::text[] AS levels, %(fields)s::text[] AS fields,
+                     %(roles)s::text[] AS roles, %(names)s::text[] AS names,
+                     %(suffixes)s::text[] AS suffixes, %(locations)s::text[] AS locations,
+                     %(skills)s::text[] AS skills, %(adjectives)s::text[] AS adjectives,
+                     %(animals)s::text[] AS animals) AS lists
+       -- Correlated with g, so PostgreSQL draws new words for every row.
+       WHERE g IS NOT NULL
+  ) AS t
+"""
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in `url` if it does not exist."""
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def insert_jobs(
+    cursor,
+    *,
+    first: int,
+    last: int,
+    employer_id: int,
+    category_ids: list[int],
+    expires_sql: str,
+    closed_sql: str = "false",
+    seed: float = 0.42,
+) -> None:
+    """Insert jobs numbered `first`..`last` (inclusive) in one statement; caller commits.
+
+    `expires_sql` and `closed_sql` are SQL expressions over `g` (the row number) and
+    `t.published_at`: they decide which postings are open, stale or closed.
+    """
+    cursor.execute("SELECT setseed(%s)", [seed])
+    cursor.execute(_PARAGRAPHS_SQL, {"paragraphs": PARAGRAPHS, "words": COMMON_WORDS})
+    query = _INSERT_SQL.replace("%(expires_sql)s", expires_sql.replace("%", "%%")).replace(
+        "%(closed_sql)s", closed_sql.replace("%", "%%")
+    )
+    cursor.execute(
+        query,
+        {
+            "first": first,
+            "last": last,
+            "employer_id": employer_id,
+            "category_ids": category_ids,
+            "paragraphs": PARAGRAPHS,
+            "levels": LEVELS,
+            "fields": FIELDS,
+            "roles": ROLES,
+            "names": COMPANY_NAMES,
+            "suffixes": COMPANY_SUFFIXES,
+            "locations": LOCATIONS,
+            "skills": SKILLS,
+            "adjectives": CODENAME_ADJECTIVES,
+            "animals": CODENAME_ANIMALS,
+        },
+    )
+
+
+def physical_correlation(cursor, column: str) -> float | None:
+    """pg_stats' correlation of a core_job column with the rows' physical order (after ANALYZE)."""
+    cursor.execute(
+        "SELECT correlation FROM pg_stats WHERE tablename = 'core_job' AND attname = %s", [column]
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
