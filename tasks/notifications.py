@@ -184,7 +184,6 @@ NOTIFICATION_TASK_OPTIONS = {
     "ignore_result": True,
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": (),
 }
 
 
