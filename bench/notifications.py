@@ -70,20 +70,6 @@ class Sink:
             return len(self.arrivals)
 
 
-def ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -147,6 +133,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200, help="applications in phase 1")
     parser.add_argument("--backlog", type=int, default=2000, help="emails queued in phase 2")
     args = parser.parse_args()
+
+    from bench.seeding import ensure_database
 
     ensure_database(os.environ["DATABASE_URL"])
     logging.getLogger("mail.log").setLevel(logging.WARNING)
