@@ -44,29 +44,28 @@ _subscribers: dict[str, list[Handler]] = defaultdict(list)
 _publisher: Publisher | None = None
 
 
+def _check_recordable(event_type: str) -> None:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events must be recorded inside transaction.atomic()")
+
+
 def record_event(*, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
     """Store an event in the outbox; must run inside the transaction of the change it describes.
 
     Once that transaction commits, the registered publisher is asked to relay the event at once;
     if it cannot (broker down), the event waits in the outbox for the periodic sweep.
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_event must be called inside transaction.atomic()")
+    _check_recordable(event_type)
     event = OutboxEvent.objects.create(event_type=event_type, payload=payload)
-    if _publisher is not None:
-        publisher = _publisher
-        transaction.on_commit(lambda: publisher([event.id]))
+    publish_after_commit([event.id])
     return event
 
 
 def record_events(*, event_type: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
     """Store many events of one type in one INSERT (set-based jobs such as expiry)."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_events must be called inside transaction.atomic()")
+    _check_recordable(event_type)
     created = OutboxEvent.objects.bulk_create(
         [OutboxEvent(event_type=event_type, payload=payload) for payload in payloads]
     )
@@ -75,7 +74,8 @@ def record_events(*, event_type: str, payloads: list[dict[str, Any]]) -> list[Ou
 
 
 def publish_after_commit(event_ids: list[uuid.UUID]) -> None:
-    """Ask the publisher to relay these events once the current transaction commits."""
+    """Ask the publisher to relay these events once the current transaction commits (at once
+    when no transaction is open, as for events already stored that are replayed)."""
     if _publisher is not None and event_ids:
         publisher = _publisher
         ids = list(event_ids)
@@ -86,12 +86,6 @@ def set_publisher(publisher: Publisher | None) -> None:
     """Register the function that relays committed events (the outbox relay of `tasks`)."""
     global _publisher
     _publisher = publisher
-
-
-def request_publish(event_ids: list[uuid.UUID]) -> None:
-    """Ask the publisher to relay these already committed events now (used by replays)."""
-    if _publisher is not None and event_ids:
-        _publisher(list(event_ids))
 
 
 def subscribe(event_type: str) -> Callable[[Handler], Handler]:

@@ -262,6 +262,10 @@ def _valid_until(earliest_expiry: datetime | None) -> float:
     return deadline
 
 
+def _job_list_name(filters: selectors.JobListFilters, page: int | str, page_size: int) -> str:
+    return _key("jobs", {"filters": asdict(filters), "page": page, "page_size": page_size})
+
+
 def _key(kind: str, params: dict) -> str:
     canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
     return f"{kind}:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
@@ -318,8 +322,9 @@ def job_list(
     filters: selectors.JobListFilters, page: int | str, page_size: int
 ) -> CachedBody | None:
     """One page of the public listing, from the cache when possible."""
-    name = _key("jobs", {"filters": asdict(filters), "page": page, "page_size": page_size})
-    return _get_or_build(name, lambda: render_job_list(filters, page, page_size))
+    return _get_or_build(
+        _job_list_name(filters, page, page_size), lambda: render_job_list(filters, page, page_size)
+    )
 
 
 def render_job_detail(job_id: int) -> CachedBody | None:
@@ -376,7 +381,7 @@ def warm(*, job_id: int | None = None, detail_only: bool = False) -> int:
     plain = selectors.JobListFilters()
 
     def list_key(filters: selectors.JobListFilters) -> str:
-        return _key("jobs", {"filters": asdict(filters), "page": 1, "page_size": page_size})
+        return _job_list_name(filters, 1, page_size)
 
     # (names to store under, builder): a category's page is keyed by its id and by its slug.
     documents: list[tuple[list[str], Callable[[], CachedBody | None]]] = []

@@ -153,12 +153,17 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
     return jobs.order_by(*ORDERINGS.get(ordering or "-published_at", ORDERINGS["-published_at"]))
 
 
+def _jobs() -> QuerySet[Job]:
+    """Jobs that still exist, with their category, without the (large) search vector."""
+    return Job.objects.not_deleted().select_related("category").defer("search_vector")
+
+
 def jobs_visible_to(*, user: User) -> QuerySet[Job]:
     """Jobs `user` may read one by one: open jobs, plus their own in any status; admins see all.
 
     Deleted jobs are visible to nobody.
     """
-    jobs = Job.objects.not_deleted().select_related("category").defer("search_vector")
+    jobs = _jobs()
     if user.is_authenticated and user.is_staff:
         return jobs
     visible = Q(pk__in=Job.objects.open().values("pk"))
@@ -169,7 +174,7 @@ def jobs_visible_to(*, user: User) -> QuerySet[Job]:
 
 def jobs_managed_by(*, user: User) -> QuerySet[Job]:
     """Jobs `user` may change: their own (any status), or every job for an admin."""
-    jobs = Job.objects.not_deleted().select_related("category").defer("search_vector")
+    jobs = _jobs()
     if user.is_staff:
         return jobs
     return jobs.filter(employer=user)
@@ -178,10 +183,8 @@ def jobs_managed_by(*, user: User) -> QuerySet[Job]:
 def jobs_owned_by(*, employer: User) -> QuerySet[Job]:
     """The employer's own jobs in every status, newest first, with their application counts."""
     return (
-        Job.objects.not_deleted()
+        _jobs()
         .filter(employer=employer)
-        .select_related("category")
-        .defer("search_vector")
         .annotate(applications_count=Count("applications"))
         .order_by("-created_at", "-id")
     )

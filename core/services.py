@@ -416,7 +416,7 @@ def replay_events(*, event_ids: list[uuid.UUID]) -> int:
     with transaction.atomic():
         found = list(OutboxEvent.objects.filter(id__in=event_ids).values_list("id", flat=True))
         OutboxEvent.objects.filter(id__in=found).update(published_at=None)
-        transaction.on_commit(lambda: events.request_publish(found))
+        events.publish_after_commit(found)
     return len(found)
 
 

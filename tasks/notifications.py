@@ -146,36 +146,39 @@ def compose_application_withdrawn(event: OutboxEvent) -> Email | None:
     )
 
 
-def compose_job_expired(event: OutboxEvent) -> Email | None:
+def _job_with_context(event: OutboxEvent) -> tuple[Job | None, dict]:
     job = Job.objects.select_related("employer").filter(pk=event.payload.get("job_id")).first()
+    if job is None:
+        return None, {}
+    return job, {
+        "job": job,
+        "employer_name": _display_name(job.employer),
+        "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
+    }
+
+
+def compose_job_expired(event: OutboxEvent) -> Email | None:
+    job, context = _job_with_context(event)
     if job is None:
         return None
     return Email(
         template="job_expired",
         recipient=job.employer.email,
         subject=f"Your posting {job.title} has expired",
-        context={
-            "job": job,
-            "employer_name": _display_name(job.employer),
-            "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
-        },
+        context=context,
     )
 
 
 def compose_job_expiring_soon(event: OutboxEvent) -> Email | None:
-    job = Job.objects.select_related("employer").filter(pk=event.payload.get("job_id")).first()
+    job, context = _job_with_context(event)
     if job is None or job.expires_at is None:
         return None
+    context["renew_url"] = f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/renew/"
     return Email(
         template="job_expiring_soon",
         recipient=job.employer.email,
         subject=f"Your posting {job.title} expires on {job.expires_at:%Y-%m-%d}",
-        context={
-            "job": job,
-            "employer_name": _display_name(job.employer),
-            "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
-            "renew_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/renew/",
-        },
+        context=context,
     )
 
 
