@@ -42,7 +42,7 @@ from bench import seeding  # noqa: E402
 
 P95_SPEEDUP_TARGET = 20.0
 PAGE_SIZE = 20
-# From nearly every posting to about 1 in 1,600 (see bench/seeding.py for the word lists).
+# From nearly every posting to about 1 in 1,600 (word lists: core/wordlists.py).
 WORDS = ["team", "engineer", "senior python", "python", "kubernetes", "berlin", "silverfalcon"]
 RARE_WORD = "silverfalcon"  # one token, no stemming: both methods must find the same jobs
 CATEGORIES = ["Backend", "Frontend", "Data", "Design", "Operations", "Mobile", "Security",
