@@ -32,7 +32,8 @@ from django.db import connection
 from kombu import Connection
 
 from tasks import relay
-from worker.celery import DEAD_LETTER_QUEUE, WORK_QUEUES, app
+from tests import procfile
+from worker.celery import DEAD_LETTER_QUEUE, app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,6 +165,7 @@ def dead_letters() -> list[dict]:
 class ProcessHandle:
     process: subprocess.Popen
     log_path: Path
+    node: str | None = None  # a worker's node name, as `celery inspect` and Flower show it
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -207,38 +209,38 @@ def celery_env(transactional_db, smtp_sink, tmp_path) -> dict[str, str]:
 
 @pytest.fixture
 def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., ProcessHandle]]:
-    """Start `celery -A worker worker` (or beat); every process is stopped after the test."""
+    """Start the Procfile's worker (or beat); every process is stopped after the test.
+
+    The command is the Procfile's, run by this interpreter; a worker also gets a pool size and a
+    node name of its own, and skips gossip and mingle (start-up chatter between workers)."""
     handles: list[ProcessHandle] = []
 
     def start(kind: str = "worker", *, concurrency: int = 2, **env: str) -> ProcessHandle:
         name = f"{kind}-{uuid.uuid4().hex[:8]}"
         log_path = tmp_path / f"{name}.log"
+        program, *args = procfile.argv(kind, {})
+        assert program == "celery", f"the Procfile's {kind} is not a celery command"
+        node = None
         if kind == "worker":
-            args = [
-                "worker",
-                "--queues",
-                ",".join(WORK_QUEUES),
+            node = f"{name}@{socket.gethostname()}"
+            args += [
                 "--concurrency",
                 str(concurrency),
                 "--hostname",
-                f"{name}@%h",
+                node,
                 "--without-gossip",
                 "--without-mingle",
-                "--loglevel",
-                "INFO",
             ]
-        else:
-            args = ["beat", "--loglevel", "INFO"]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker", *args],
+                [sys.executable, "-m", "celery", *args],
                 cwd=ROOT,
                 env={**celery_env, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        handle = ProcessHandle(process, log_path)
+        handle = ProcessHandle(process, log_path, node)
         handles.append(handle)
 
         def started() -> bool:
