@@ -13,12 +13,14 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token, UntypedToken
 
 from core import selectors
 from core.models import (
@@ -162,29 +164,52 @@ class PasswordChangeSerializer(serializers.Serializer):
         return value
 
 
+def _active_account(token: Token, users: Any = User.objects) -> User:
+    """The user `token` names, if they may still sign in; otherwise the token is refused (401)."""
+    user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
+    user = users.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+        raise InvalidToken("No active account found for the given token.")
+    return user
+
+
 class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
     """Refresh with rotation, where each refresh token can be redeemed exactly once.
 
     Stock simplejwt checks the blacklist and then blacklists, so parallel refreshes of one token
     all pass the check. Here the blacklist row is the lock: only the request that created it
     mints new tokens, every other one gets 401.
+
+    The rotation also locks the user's row. A password change updates that row, then revokes
+    the user's outstanding tokens, in one transaction: it either commits first (the token sent
+    here is then revoked and refused) or waits until the token minted here is recorded, and
+    revokes that one too. Unlocked, a token recorded just after the revocation swept would
+    outlive the password change.
     """
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = self.token_class(attrs["refresh"])
-        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
-        user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
-            raise InvalidToken("No active account found for the given token.")
-        _, created = refresh.blacklist()
-        if not created:
-            raise InvalidToken("Token is blacklisted")
-        data = {"access": str(refresh.access_token)}
-        refresh.set_jti()
-        refresh.set_exp()
-        refresh.set_iat()
-        refresh.outstand()
+        with transaction.atomic():
+            _active_account(refresh, User.objects.select_for_update())
+            _, created = refresh.blacklist()
+            if not created:
+                raise InvalidToken("Token is blacklisted")
+            data = {"access": str(refresh.access_token)}
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh.outstand()
         data["refresh"] = str(refresh)
+        return data
+
+
+class ActiveAccountTokenVerifySerializer(TokenVerifySerializer):
+    """simplejwt's verification (signature, expiry, not blacklisted) and the account's: a token
+    of a deleted or deactivated user is refused, as on every endpoint it would otherwise open."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = super().validate(attrs)
+        _active_account(UntypedToken(attrs["token"]))
         return data
 
 

@@ -119,7 +119,10 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 
 
 class TokenVerifyView(jwt_views.TokenVerifyView):
-    """Check that a token is valid (signature, expiry, not blacklisted)."""
+    """Check that a token is valid (signature, expiry, not blacklisted) and that its account
+    still exists and is active."""
+
+    _serializer_class = "core.api.serializers.ActiveAccountTokenVerifySerializer"
 
 
 class TokenBlacklistView(jwt_views.TokenBlacklistView):
