@@ -30,10 +30,12 @@ COPY . .
 # The static files (admin, Swagger UI, ReDoc) are collected into the image, where whitenoise
 # serves them from gunicorn. The settings refuse DEBUG off without a secret key; collectstatic
 # needs no real one, so this RUN alone gets a throwaway key that never reaches the image's
-# environment. var/ is the embedded defaults' local state (SQLite, file cache, filesystem broker),
-# writable by the app user for a trial run without the services.
+# environment. var/ holds the embedded defaults' local state (SQLite, file cache, filesystem
+# broker): the app user may create it there for a trial run without the services, so the broker
+# folders loading the settings just created as root go, and var/ itself is the app user's.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
         python manage.py collectstatic --noinput --verbosity 0 \
+    && rm -rf var/broker \
     && chown app:app var
 
 # Numeric, so that a runtime that checks "not root" (runAsNonRoot) can verify it.
