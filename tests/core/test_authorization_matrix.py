@@ -8,18 +8,22 @@ database exactly as it was, and a guard test fails when a route is added without
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, resolve
+from django.urls import URLPattern, URLResolver, get_resolver, include, path, resolve
+from rest_framework.response import Response
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import services
-from core.api import urls as api_urls
+from core.api import views
 from core.models import Application, Category, Job, JobStatus, OutboxEvent, User
+from jobboard import urls as root_urls
 from tests.conftest import PASSWORD, client_for
 
 ROLES = ["anonymous", "seeker", "other_seeker", "employer", "other_employer", "admin"]
@@ -383,27 +387,107 @@ def test_deleted_job_is_gone_for_everyone_but_its_application_stays(world, role,
     assert applicant.get(f"/api/applications/{world.application.pk}/").status_code == 200
 
 
+# --- The guard: every route of the API has rows here --------------------------------------
+
+# Served under /api/ but not by the API's views: the documentation (tests/core/test_docs.py).
+NOT_IN_THE_MATRIX = {"api/docs/swagger.json", "api/docs/", "api/docs/redoc/"}
+SAMPLE_IDS = dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1)
+ANY_METHOD = "any"
+
+
+def _join(prefix: str, route: str) -> str:
+    # As Django joins an include's route and its patterns' into `ResolverMatch.route`.
+    return prefix + route.removeprefix("^") if prefix else route
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    """Every URL pattern of a URLconf with its full route, through every include."""
+    for pattern in patterns:
+        route = _join(prefix, str(pattern.pattern))
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, route)
+        else:
+            yield route, pattern
+
+
 def _allowed_methods(pattern: URLPattern) -> set[str]:
     callback = pattern.callback
     actions = getattr(callback, "actions", None)
+    view_class = getattr(callback, "view_class", None)
     if actions:
         methods = set(actions)
-    else:
-        view_class = callback.view_class
+    elif view_class is not None:
         methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+    else:
+        # A plain function view does not say what it answers: any row for its route will do.
+        return {ANY_METHOD}
     # HEAD mirrors GET and OPTIONS is metadata; neither changes who may see what.
     return methods - {"head", "options", "trace"}
 
 
-def test_matrix_covers_every_route_and_method_of_the_api():
-    """Adding a route or a method to `core/api/urls.py` must add a row to the matrix."""
-    expected = {
-        (pattern.name, method)
-        for pattern in api_urls.urlpatterns
+def api_routes(urlconf: Any = None) -> set[tuple[str, str]]:
+    """Every (route, method) the URLconf serves under /api/."""
+    return {
+        (route, method)
+        for route, pattern in _walk(get_resolver(urlconf).url_patterns)
+        if route.removeprefix("^").startswith("api/") and route not in NOT_IN_THE_MATRIX
         for method in _allowed_methods(pattern)
     }
-    sample_ids = dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1)
-    covered = {(resolve(row.url.format(**sample_ids)).url_name, row.method) for row in MATRIX}
 
-    assert expected - covered == set()
-    assert len(expected) >= 25
+
+def uncovered_api_routes(urlconf: Any = None, rows: list[Row] = MATRIX) -> set[tuple[str, str]]:
+    """The (route, method) pairs the URLconf serves under /api/ that no row of `rows` requests."""
+    covered = set()
+    for row in rows:
+        route = resolve(row.url.format(**SAMPLE_IDS), urlconf=urlconf).route
+        covered |= {(route, row.method), (route, ANY_METHOD)}
+    return api_routes(urlconf) - covered
+
+
+def test_matrix_covers_every_route_and_method_of_the_api():
+    """Adding a route or a method under /api/ must add a row to the matrix."""
+    assert uncovered_api_routes() == set()
+    assert len(api_routes()) >= 25
+
+
+class _ExtraView(APIView):
+    def get(self, request):
+        return Response({})
+
+    def post(self, request):
+        return Response({})
+
+
+class _MeWithDelete(views.MeView):
+    def delete(self, request):
+        return Response(status=204)
+
+
+def _urlconf_with(*extra: Any) -> ModuleType:
+    """The project's URLconf with `extra` patterns in front of its own."""
+    module = ModuleType("urlconf_with_an_extra_route")
+    module.urlpatterns = [*extra, *root_urls.urlpatterns]
+    return module
+
+
+@pytest.mark.parametrize(
+    ("extra", "uncovered"),
+    [
+        (
+            path("api/reports/", _ExtraView.as_view()),
+            {("api/reports/", "get"), ("api/reports/", "post")},
+        ),
+        (
+            path(
+                "api/v2/",
+                include([path("jobs/<int:pk>/", views.JobViewSet.as_view({"delete": "destroy"}))]),
+            ),
+            {("api/v2/jobs/<int:pk>/", "delete")},
+        ),
+        (path("api/users/me/", _MeWithDelete.as_view()), {("api/users/me/", "delete")}),
+        (path("api/ping/", lambda request: None), {("api/ping/", ANY_METHOD)}),
+    ],
+    ids=["new-route", "route-in-a-nested-include", "new-method-on-a-route", "function-view"],
+)
+def test_the_guard_fails_for_a_route_or_method_without_rows(extra, uncovered):
+    assert uncovered_api_routes(_urlconf_with(extra)) == uncovered
