@@ -66,7 +66,9 @@ class ApplicationAdmin(admin.ModelAdmin):
 class OutboxEventAdmin(admin.ModelAdmin):
     list_display = ("id", "event_type", "occurred_at", "published_at", "publish_attempts")
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
-    readonly_fields = ("id", "event_type", "payload", "occurred_at", "published_at")
+    # An operator holding a request id from a log line or an X-Request-ID header finds its events.
+    search_fields = ("=request_id",)
+    readonly_fields = ("id", "event_type", "payload", "request_id", "occurred_at", "published_at")
     date_hierarchy = "occurred_at"
     actions = ["replay"]
 

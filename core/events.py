@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from core.models import OutboxEvent
+from core.request_id import current_request_id
 
 JOB_PUBLISHED = "job.published"
 JOB_UPDATED = "job.updated"
@@ -55,10 +56,13 @@ def record_event(*, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
     """Store an event in the outbox; must run inside the transaction of the change it describes.
 
     Once that transaction commits, the registered publisher is asked to relay the event at once;
-    if it cannot (broker down), the event waits in the outbox for the periodic sweep.
+    if it cannot (broker down), the event waits in the outbox for the periodic sweep. The event
+    keeps the id of the request or task run that recorded it.
     """
     _check_recordable(event_type)
-    event = OutboxEvent.objects.create(event_type=event_type, payload=payload)
+    event = OutboxEvent.objects.create(
+        event_type=event_type, payload=payload, request_id=current_request_id() or ""
+    )
     publish_after_commit([event.id])
     return event
 
@@ -66,8 +70,12 @@ def record_event(*, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
 def record_events(*, event_type: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
     """Store many events of one type in one INSERT (set-based jobs such as expiry)."""
     _check_recordable(event_type)
+    request_id = current_request_id() or ""
     created = OutboxEvent.objects.bulk_create(
-        [OutboxEvent(event_type=event_type, payload=payload) for payload in payloads]
+        [
+            OutboxEvent(event_type=event_type, payload=payload, request_id=request_id)
+            for payload in payloads
+        ]
     )
     publish_after_commit([event.id for event in created])
     return created

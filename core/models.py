@@ -218,6 +218,9 @@ class OutboxEvent(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     publish_attempts = models.PositiveIntegerField(default=0)
+    # The id of the API request (or task run) that recorded the event, empty when there was none
+    # (beat's periodic work); the relay passes it on to the subscribers' task runs and their logs.
+    request_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["occurred_at"]

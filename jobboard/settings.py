@@ -79,6 +79,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id is bound before anything else runs, and the logged duration covers
+    # the whole stack.
+    "core.middleware.RequestLogMiddleware",
+    # Probes are answered before host validation and the HTTPS redirect (see jobboard/health.py).
+    "jobboard.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -343,6 +348,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
+# --- Health probes --------------------------------------------------------------------------
+
+# How long /readyz waits for each dependency (database, cache, broker) before calling it down.
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+
 # --- HTTP, CORS and security ----------------------------------------------------------------
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -384,17 +394,34 @@ USE_TZ = True
 # --- Logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# json: one JSON object per line, for a log collector (production); text: readable lines for the
+# development run. Web, worker and beat all log through the one console handler below (Celery
+# hands its logging to this configuration, see worker/celery.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "jobboard.logs.RequestIdFilter"},
+    },
     "formatters": {
-        "readable": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+        "json": {"()": "jobboard.logs.JsonFormatter"},
+        "text": {"()": "jobboard.logs.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "readable"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Without handlers of its own, Django's logger goes through the console handler like
+        # everything else (Django's defaults would add a second, plain-text one under DEBUG).
+        "django": {"level": LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
     },

@@ -1,4 +1,4 @@
-"""Root URLs: the API, its documentation and the admin."""
+"""Root URLs: the API, its documentation, the admin and the health probes."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -8,12 +8,18 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from jobboard import health
+
 urlpatterns = [
     path("api/", include("core.api.urls")),
     path("api/docs/swagger.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # Normally answered by jobboard.health.ProbeMiddleware before URL resolution; routed here too
+    # so they exist by name and work with that middleware left out.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 handler400 = "core.api.exceptions.bad_request"

@@ -47,14 +47,15 @@ def relay_pending(*, event_ids: list[uuid.UUID] | None = None, limit: int = SWEE
         events = list(pending.order_by("occurred_at")[:limit])
         published: list[uuid.UUID] = []
         for event in events:
+            headers = {"event_id": str(event.id), "event_type": event.event_type}
+            if event.request_id:
+                # The worker binds it for the task run (worker/celery.py), so the run's log
+                # lines carry the id of the request that caused them, however late it is relayed.
+                headers["request_id"] = event.request_id
             try:
                 for handler in subscribers_of(event.event_type):
                     # With publisher confirms on, this returns once RabbitMQ has the message.
-                    handler.apply_async(
-                        args=[str(event.id)],
-                        retry=False,
-                        headers={"event_id": str(event.id), "event_type": event.event_type},
-                    )
+                    handler.apply_async(args=[str(event.id)], retry=False, headers=headers)
             except Exception as exc:
                 # Keep what was confirmed; this row and the rest stay pending for the sweep.
                 error = exc

@@ -11,11 +11,14 @@ import logging
 import os
 import threading
 import time
+from contextvars import Token
 from pathlib import Path
 
-from celery import Celery, signals
+from celery import Celery, signals, states
 from django.conf import settings
 from kombu import Exchange, Queue
+
+from core.request_id import bind_request_id, clean_request_id, reset_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
 
@@ -104,6 +107,76 @@ def _declare_dead_letter_queue_and_sweep(sender=None, **kwargs) -> None:
     except Exception:
         logger.exception("could not declare the dead-letter queue")
     app.send_task("tasks.relay.relay_outbox")
+
+
+# --- Logging ----------------------------------------------------------------------------------
+#
+# Worker and beat log through Django's LOGGING (settings: LOG_FORMAT, LOG_LEVEL), like the web
+# process: one format everywhere. Every task run binds the request id its message carries (the
+# relay copies it from the outbox row) and ends with one log line saying how it went.
+
+task_logger = logging.getLogger("jobboard.task")
+
+_OUTCOMES = {
+    states.SUCCESS: ("succeeded", logging.INFO),
+    states.RETRY: ("retried", logging.WARNING),
+    states.FAILURE: ("failed", logging.ERROR),
+    states.REJECTED: ("rejected", logging.ERROR),
+    states.IGNORED: ("ignored", logging.INFO),
+}
+# task id -> (start, token of the request id binding), for the run in progress in this process.
+_runs: dict[str, tuple[float, Token]] = {}
+
+
+@signals.setup_logging.connect
+def _configure_logging_from_django(**kwargs) -> None:
+    """Hand Celery's logging to Django's LOGGING (a receiver here stops Celery configuring its
+    own handlers)."""
+    from logging.config import dictConfig
+
+    dictConfig(settings.LOGGING)
+
+
+def _message_header(request, name: str) -> str | None:
+    # A consumed message's headers are attributes of the request; an eagerly applied task keeps
+    # them in `request.headers`.
+    value = getattr(request, name, None) or (getattr(request, "headers", None) or {}).get(name)
+    return value if isinstance(value, str) else None
+
+
+@signals.task_prerun.connect
+def _start_task_run(task_id: str, task, **kwargs) -> None:
+    request_id = clean_request_id(_message_header(task.request, "request_id"))
+    _runs[task_id] = (time.perf_counter(), bind_request_id(request_id))
+
+
+@signals.task_postrun.connect
+def _log_task_run(task_id: str, task, state: str | None = None, **kwargs) -> None:
+    started, token = _runs.pop(task_id, (None, None))
+    outcome, level = _OUTCOMES.get(state, (str(state).lower(), logging.WARNING))
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    try:
+        task_logger.log(
+            level,
+            "%s[%s] %s in %sms",
+            task.name,
+            task_id,
+            outcome,
+            duration_ms,
+            extra={
+                "task_name": task.name,
+                "task_id": task_id,
+                "event_id": _message_header(task.request, "event_id"),
+                "outcome": outcome,
+                "retries": task.request.retries,
+                "duration_ms": duration_ms,
+            },
+        )
+    finally:
+        try:
+            reset_request_id(token)
+        except ValueError:  # bound in another context: just clear it
+            reset_request_id()
 
 
 # --- A killed worker finishes the email in hand ---------------------------------------------
