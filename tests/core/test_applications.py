@@ -254,7 +254,12 @@ def test_applying_to_a_job_that_is_not_open_is_refused(
     "resume_url",
     [
         "ftp://example.com/resume.pdf",
+        "ftps://example.com/resume.pdf",
         "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "javascript://example.com/%0Aalert(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "//example.com/resume.pdf",
         "not a url",
         "",
         "https://example.com/" + "a" * 481,  # 501 characters

@@ -4,7 +4,8 @@ Every forgery is tried on each endpoint that reads a token: a protected endpoint
 (`/api/users/me/`), refresh, verify and logout (blacklist). Each is a 401, mints nothing and
 revokes nothing: the real token it was made from keeps working. Tokens of deleted or deactivated
 accounts, sessions after logout or rotation, and every session after a password change (even one
-rotating at that very moment) are refused.
+rotating at that very moment) are refused. Parallel refreshes of one token, over HTTP to several
+gunicorn workers, mint exactly one new pair.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.models import Role, User
 from tests.conftest import PASSWORD, make_user
+from tests.core.conftest import HttpAnswer
 
 TOKEN_URL = "/api/token/"
 REFRESH_URL = "/api/token/refresh/"
@@ -409,3 +412,35 @@ def test_a_refresh_rotating_while_the_password_changes_mints_no_surviving_token(
         assert_refused(rotated)
     assert_refused(refresh(tokens["refresh"]))
     assert tokens_of(User.objects.get(pk=user.pk), NEW_PASSWORD)["access"]
+
+
+@pytest.mark.e2e
+def test_twenty_parallel_refreshes_of_one_token_over_http_succeed_exactly_once(start_gunicorn):
+    user = make_user(Role.JOB_SEEKER, username="racer")
+    token = str(RefreshToken.for_user(user))
+    # Two processes of ten threads, each taking at most ten connections: all twenty requests in
+    # flight at once, in both workers, each with its own database connection.
+    server = start_gunicorn(
+        "--workers", "2", "--threads", "10", "--worker-connections", "10", "--preload"
+    )
+    parallel = 20
+    barrier = threading.Barrier(parallel)
+    answers: list[HttpAnswer] = []
+    lock = threading.Lock()
+
+    def redeem() -> None:
+        barrier.wait(timeout=30)
+        answer = server.post(REFRESH_URL, {"refresh": token})
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=redeem) for _ in range(parallel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert Counter(answer.status for answer in answers) == {200: 1, 401: parallel - 1}
+    [winner] = [answer.json() for answer in answers if answer.status == 200]
+    assert server.post(REFRESH_URL, {"refresh": winner["refresh"]}).status == 200
+    assert len(set(server.pids_that_served(REFRESH_URL, requests=parallel + 1))) == 2
