@@ -40,6 +40,7 @@ from core.models import (
     Role,
     User,
 )
+from core.request_id import current_request_id
 
 # --- Accounts -------------------------------------------------------------------------------
 
@@ -495,10 +496,11 @@ WITH claimed AS (
     FROM claimed WHERE job.id = claimed.id
     RETURNING job.id, job.employer_id, job.category_id
 )
-INSERT INTO {outbox} (id, event_type, payload, occurred_at, published_at, publish_attempts)
+INSERT INTO {outbox}
+    (id, event_type, payload, occurred_at, published_at, publish_attempts, request_id)
 SELECT gen_random_uuid(), %(event_type)s,
        jsonb_build_object('job_id', id, 'employer_id', employer_id, 'category_id', category_id),
-       %(now)s, NULL, 0
+       %(now)s, NULL, 0, %(request_id)s
 FROM expired
 RETURNING id
 """
@@ -515,6 +517,7 @@ def _expire_stale_jobs_postgresql(*, batch_size: int, now: datetime) -> int:
         "event_type": events.JOB_EXPIRED,
         "now": now,
         "batch_size": batch_size,
+        "request_id": current_request_id() or "",
     }
     total = 0
     while True:
