@@ -1,9 +1,40 @@
 """Page-number pagination with a client-chosen, capped page size."""
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
 class StandardPagination(PageNumberPagination):
+    """`page` and `page_size` query parameters; a page size over the maximum is capped.
+
+    A `page_size` that is not a positive integer is refused with a field error rather than
+    silently replaced by the default (DRF's behaviour): the schema says it is an integer.
+    """
+
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        # ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits,
+        # and refuses (ValueError) numbers of more than 4300 digits, which are merely big.
+        digits = raw.lstrip("0")
+        if not (raw.isascii() and raw.isdigit()) or not digits:
+            raise ValidationError({self.page_size_query_param: ["A positive integer is required."]})
+        if len(digits) > len(str(self.max_page_size)):
+            return self.max_page_size
+        return min(int(digits), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Number of results per page (default {self.page_size}; "
+                    f"more than {self.max_page_size} are capped at {self.max_page_size})."
+                )
+        return parameters

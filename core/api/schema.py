@@ -1,6 +1,218 @@
-"""OpenAPI extensions for drf-spectacular (loaded from `CoreConfig.ready`)."""
+"""The OpenAPI schema: drf-spectacular's generator made to say what the API really answers.
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+Loaded from `CoreConfig.ready` (the extensions register themselves) and named as
+`DEFAULT_SCHEMA_CLASS`. The schema is held to the running API by the schema-fuzzing test
+(`tests/test_schema_fuzzing.py`): every status an operation can answer is documented with its
+body, and every string field says what the serializer refuses (NUL characters, blank text).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from django.core.validators import ProhibitNullCharactersValidator, URLValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework_simplejwt.views import TokenViewBase
+
+ERROR_COMPONENT = "Error"
+VALIDATION_ERROR_COMPONENT = "ValidationError"
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": "An error: a message for people and, for the API's own rules, a stable code.",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+    "required": ["detail"],
+}
+_VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Refused input: the messages of each invalid field under its name (`non_field_errors` "
+        "for the body as a whole), or a refused business rule as `detail` and `code`."
+    ),
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
+def _char_class(codepoints: list[int]) -> str:
+    """A regex character class body for the code points, in `\\uXXXX` ranges."""
+    ranges: list[list[int]] = []
+    for codepoint in sorted(codepoints):
+        if ranges and codepoint == ranges[-1][1] + 1:
+            ranges[-1][1] = codepoint
+        else:
+            ranges.append([codepoint, codepoint])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges
+    )
+
+
+# Text the serializers accept: no NUL (PostgreSQL cannot store it; DRF refuses it) and, where
+# blank is refused, at least one character that trimming leaves. The whitespace is spelled out
+# as what `str.strip()` removes (all of it below U+3001): `\s` means something slightly
+# different in ECMA, Python and Rust regexes, and clients and fuzzers read the pattern with any.
+_STRIPPED = _char_class([c for c in range(0x3001) if chr(c).isspace()])
+_NO_NUL = r"^[^\u0000]*$"
+_NOT_BLANK = rf"^[^\u0000]*[^\u0000{_STRIPPED}][^\u0000]*$"
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+def _ref(component: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{component}"}
+
+
+def validation_error_response(description: str) -> OpenApiResponse:
+    """A documented 400: field errors, or a business rule that refused the request."""
+    return OpenApiResponse(response=_ref(VALIDATION_ERROR_COMPONENT), description=description)
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema, plus the error responses every operation can give.
+
+    drf-spectacular documents only the success of an operation. The API's errors are uniform
+    (`core.api.exceptions`), so they are derived from the view: 400 for anything that reads a
+    body or query parameters, 401 where a token is read (or checked, by the token views), 403
+    behind a role permission, 404 on a path with an id or a page number, 415 for a body, and
+    429 everywhere (the anonymous and per-user rates cover every view in production). A view
+    documents the 400s of its business rules with `validation_error_response`; those take
+    precedence.
+    """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        for name, schema in (
+            (ERROR_COMPONENT, _ERROR_SCHEMA),
+            (VALIDATION_ERROR_COMPONENT, _VALIDATION_ERROR_SCHEMA),
+        ):
+            registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+                )
+            )
+        for parameter in operation.get("parameters", []):
+            # DRF reads an empty optional query parameter (`?status=`) as an absent one, and so
+            # do the paginators; say so, or every empty value would look like a bad one.
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        responses = operation["responses"]
+        for code, (component, description) in self._error_responses(operation).items():
+            responses.setdefault(
+                code,
+                {
+                    "content": {"application/json": {"schema": _ref(component)}},
+                    "description": description,
+                },
+            )
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _error_responses(self, operation: dict[str, Any]) -> dict[str, tuple[str, str]]:
+        has_body = "requestBody" in operation
+        parameters = operation.get("parameters", [])
+        has_query = any(parameter["in"] == "query" for parameter in parameters)
+        has_path_id = any(parameter["in"] == "path" for parameter in parameters)
+        reads_token = any(
+            BearerHeaderScheme.name in requirement for requirement in operation.get("security", [])
+        )
+        paginated = any(
+            parameter["in"] == "query" and parameter["name"] == "page" for parameter in parameters
+        )
+
+        errors: dict[str, tuple[str, str]] = {}
+        if has_body or has_query:
+            errors["400"] = (
+                VALIDATION_ERROR_COMPONENT,
+                "Invalid input: the message of each invalid field under its name.",
+            )
+        if isinstance(self.view, TokenViewBase):
+            errors["401"] = (ERROR_COMPONENT, "Wrong credentials, or an invalid or used token.")
+        elif reads_token:
+            errors["401"] = (
+                ERROR_COMPONENT,
+                "The access token is missing, invalid or expired."
+                if self._requires_role_or_login()
+                else "The access token sent is invalid or expired (send none to browse as anyone).",
+            )
+        if self._requires_role():
+            errors["403"] = (ERROR_COMPONENT, "Your role may not do this.")
+        if has_path_id:
+            errors["404"] = (
+                ERROR_COMPONENT,
+                "No such object, or not one you may see (another user's is 404 too).",
+            )
+        elif paginated:
+            errors["404"] = (ERROR_COMPONENT, "No such page.")
+        if has_body:
+            errors["415"] = (ERROR_COMPONENT, "The body is not `application/json`.")
+        errors["429"] = (
+            ERROR_COMPONENT,
+            "Too many requests: retry after the number of seconds in `Retry-After`.",
+        )
+        return errors
+
+    def _permissions(self) -> list:
+        # drf-spectacular gives the view a request of this method (and a viewset its action),
+        # which is what views that choose their permissions per method look at.
+        return list(self.view.get_permissions())
+
+    def _requires_role(self) -> bool:
+        return any(
+            not isinstance(permission, (AllowAny, IsAuthenticated))
+            for permission in self._permissions()
+        )
+
+    def _requires_role_or_login(self) -> bool:
+        return any(not isinstance(permission, AllowAny) for permission in self._permissions())
+
+    def resolve_serializer(self, serializer, direction, bypass_extensions=False):
+        # drf-spectacular assumes every PATCH validates partially (all fields optional). A view
+        # whose PATCH needs its fields (a status change) says so with `partial_patch = False`.
+        if (
+            self.method == "PATCH"
+            and direction == "request"
+            and getattr(serializer, "partial", False)
+            and getattr(self.view, "partial_patch", True) is False
+        ):
+            serializer = copy.copy(serializer)
+            serializer.partial = False
+        return super().resolve_serializer(serializer, direction, bypass_extensions)
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        url_validator = next((v for v in field.validators if isinstance(v, URLValidator)), None)
+        if url_validator is not None and "pattern" not in schema:
+            # `format: uri` takes any scheme; the validator only its own (case-insensitively).
+            schemes = "|".join(_any_case(scheme) for scheme in sorted(url_validator.schemes))
+            schema["pattern"] = f"^(?:{schemes})://"
+        if (
+            isinstance(field, serializers.CharField)
+            and schema.get("type") == "string"
+            and not field.read_only
+            and "pattern" not in schema
+            and "format" not in schema
+            and "enum" not in schema
+            and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+        ):
+            blank_refused = not field.allow_blank and field.trim_whitespace
+            schema["pattern"] = _NOT_BLANK if blank_refused else _NO_NUL
 
 
 class BearerHeaderScheme(OpenApiAuthenticationExtension):
@@ -20,3 +232,31 @@ class BearerHeaderScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "Enter `Bearer <access_token>`, with the token from `POST /api/token/`.",
         }
+
+
+class RegisterSchema(OpenApiSerializerExtension):
+    """Registration takes exactly one role: `oneOf` an employer or a job seeker."""
+
+    target_class = "core.api.serializers.RegisterSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["oneOf"] = [
+            _only_role("is_employer", title="Employer"),
+            _only_role("is_job_seeker", title="Job seeker"),
+        ]
+        return schema
+
+
+def _only_role(flag: str, *, title: str) -> dict[str, Any]:
+    # "Not false" and "not true" rather than `enum: [true]`: drf-spectacular turns every
+    # property enum into a shared component, and warns about these two booleans.
+    others = [other for other in ("is_employer", "is_job_seeker") if other != flag]
+    return {
+        "title": title,
+        "required": [flag],
+        "properties": {
+            flag: {"not": {"enum": [False]}},
+            **{other: {"not": {"enum": [True]}} for other in others},
+        },
+    }

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import models, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -67,7 +67,32 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-class HttpUrlField(serializers.URLField):
+class _StrictText:
+    """A JSON string, nothing else: DRF's text fields turn 1 and 1.5 into "1" and "1.5"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictText, serializers.CharField):
+    pass
+
+
+class StrictEmailField(_StrictText, serializers.EmailField):
+    pass
+
+
+class StrictSlugField(_StrictText, serializers.SlugField):
+    pass
+
+
+class StrictRegexField(_StrictText, serializers.RegexField):
+    pass
+
+
+class HttpUrlField(_StrictText, serializers.URLField):
     """An absolute http(s) URL of bounded length."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -108,13 +133,13 @@ class UserSerializer(serializers.ModelSerializer):
 class RegisterSerializer(serializers.Serializer):
     """Registration as exactly one of employer or job seeker."""
 
-    username = serializers.CharField(
+    username = StrictCharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
         help_text="150 characters or fewer: letters, digits and @ . + - _ only.",
     )
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(
         write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
     is_employer = StrictBooleanField(required=False, default=False)
@@ -136,18 +161,18 @@ class RegisterSerializer(serializers.Serializer):
 class ProfileUpdateSerializer(serializers.Serializer):
     """What a user may change about themselves."""
 
-    email = serializers.EmailField(max_length=254, required=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = StrictEmailField(max_length=254, required=False)
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True)
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
     """A password change; it signs the user out of every session."""
 
-    old_password = serializers.CharField(
+    old_password = StrictCharField(
         write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
-    new_password = serializers.CharField(
+    new_password = StrictCharField(
         write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
 
@@ -235,8 +260,8 @@ class CategorySerializer(serializers.ModelSerializer):
 class CategoryWriteSerializer(serializers.Serializer):
     """Create or rename a category; the slug is made from the name when omitted."""
 
-    name = serializers.CharField(max_length=100)
-    slug = serializers.SlugField(max_length=100, required=False)
+    name = StrictCharField(max_length=100)
+    slug = StrictSlugField(max_length=100, required=False)
 
 
 # --- Jobs -----------------------------------------------------------------------------------
@@ -287,12 +312,18 @@ class EmployerJobSerializer(JobSerializer):
 class JobUpdateSerializer(serializers.ModelSerializer):
     """The fields of a job its employer may change."""
 
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
     remote = StrictBooleanField(required=False, default=False)
     employment_type = serializers.ChoiceField(choices=EmploymentType.choices)
     category = StrictPrimaryKeyRelatedField(queryset=Category.objects.all())
     salary_min = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_INT)
     salary_max = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_INT)
-    salary_currency = serializers.RegexField(
+    salary_currency = StrictRegexField(
         r"^[A-Z]{3}$",
         required=False,
         allow_blank=True,
@@ -401,9 +432,7 @@ class ApplySerializer(serializers.Serializer):
     job = StrictPrimaryKeyRelatedField(
         queryset=selectors.jobs_open_for_applications(), help_text="Id of a published job."
     )
-    cover_letter = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=10_000
-    )
+    cover_letter = StrictCharField(required=False, allow_blank=True, default="", max_length=10_000)
     resume_url = HttpUrlField(help_text="An http(s) link to the résumé.")
 
 
@@ -433,6 +462,11 @@ class ApplicantSummarySerializer(serializers.ModelSerializer):
 class ApplicationStatusChangeSerializer(serializers.ModelSerializer):
     """One step of an application's history."""
 
+    # Blank for the first step (the application was submitted from no status); the model field
+    # allows it, but a read-only field drops `allow_blank` and the schema would say it cannot be.
+    from_status = serializers.ChoiceField(
+        choices=ApplicationStatus.choices, allow_blank=True, read_only=True
+    )
     changed_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -481,7 +515,7 @@ class ApplicationStatusUpdateSerializer(serializers.Serializer):
     """The employer moves an application to its next stage (or rejects it)."""
 
     status = serializers.ChoiceField(choices=EMPLOYER_SETTABLE_STATUSES)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    note = StrictCharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
 class EmployerApplicationsQuerySerializer(serializers.Serializer):

@@ -10,7 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -24,6 +30,7 @@ from rest_framework_simplejwt import views as jwt_views
 from core import listings, selectors, services
 from core.api import serializers as s
 from core.api.permissions import IsAdmin, IsEmployer, IsEmployerOrAdmin, IsJobSeeker
+from core.api.schema import validation_error_response
 from core.models import Role
 
 
@@ -52,7 +59,15 @@ class RegisterView(APIView):
     authentication_classes: list = []
     throttle_scope = "register"
 
-    @extend_schema(request=s.RegisterSerializer, responses={201: s.UserSerializer})
+    @extend_schema(
+        request=s.RegisterSerializer,
+        responses={
+            201: s.UserSerializer,
+            400: validation_error_response(
+                "Field errors: a taken username or email, a weak password, or not exactly one role."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,7 +88,13 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         return Response(s.UserSerializer(request.user).data)
 
-    @extend_schema(request=s.ProfileUpdateSerializer, responses=s.UserSerializer)
+    @extend_schema(
+        request=s.ProfileUpdateSerializer,
+        responses={
+            200: s.UserSerializer,
+            400: validation_error_response("Field errors, such as an email another account has."),
+        },
+    )
     def patch(self, request: Request) -> Response:
         serializer = s.ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,7 +109,15 @@ class PasswordChangeView(APIView):
 
     throttle_scope = "login"
 
-    @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
+    @extend_schema(
+        request=s.PasswordChangeSerializer,
+        responses={
+            204: None,
+            400: validation_error_response(
+                "Field errors: the current password is wrong, or the new one is weak."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.PasswordChangeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -131,6 +160,10 @@ class TokenBlacklistView(jwt_views.TokenBlacklistView):
 
 # --- Categories -----------------------------------------------------------------------------
 
+CATEGORY_TAKEN = validation_error_response(
+    "Field errors, such as a name or slug (given, or made from the name) another category has."
+)
+
 
 class CategoryListView(generics.ListAPIView):
     """Every category with its number of open jobs (anyone); employers and admins add new ones."""
@@ -149,7 +182,10 @@ class CategoryListView(generics.ListAPIView):
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:
         return cached_response(request, listings.categories())
 
-    @extend_schema(request=s.CategoryWriteSerializer, responses={201: s.CategorySerializer})
+    @extend_schema(
+        request=s.CategoryWriteSerializer,
+        responses={201: s.CategorySerializer, 400: CATEGORY_TAKEN},
+    )
     def post(self, request: Request) -> Response:
         serializer = s.CategoryWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -177,11 +213,17 @@ class CategoryDetailView(generics.RetrieveAPIView):
         services.update_category(category=category, **serializer.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=s.CategoryWriteSerializer, responses=s.CategorySerializer)
+    @extend_schema(
+        request=s.CategoryWriteSerializer,
+        responses={200: s.CategorySerializer, 400: CATEGORY_TAKEN},
+    )
     def put(self, request: Request, *args, **kwargs) -> Response:
         return self._update(request, partial=False)
 
-    @extend_schema(request=s.CategoryWriteSerializer, responses=s.CategorySerializer)
+    @extend_schema(
+        request=s.CategoryWriteSerializer,
+        responses={200: s.CategorySerializer, 400: CATEGORY_TAKEN},
+    )
     def patch(self, request: Request, *args, **kwargs) -> Response:
         return self._update(request, partial=True)
 
@@ -203,14 +245,53 @@ def _create_job(request: Request) -> Response:
     return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
+JOB_INVALID = validation_error_response(
+    "Field errors: an unknown category, or `salary_min` above `salary_max`."
+)
+JOB_NOT_EDITABLE = validation_error_response(
+    "Field errors (an unknown category, `salary_min` above `salary_max`), or the job is closed "
+    "or expired and cannot be edited."
+)
+
+
+# The router's `lookup_value_regex` would make drf-spectacular document the id as a string.
+JOB_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
 @extend_schema_view(
     list=extend_schema(parameters=[s.JobListQuerySerializer]),
-    create=extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer}),
-    update=extend_schema(request=s.JobUpdateSerializer, responses=s.JobSerializer),
-    partial_update=extend_schema(request=s.JobUpdateSerializer, responses=s.JobSerializer),
-    close=extend_schema(request=None, responses=s.JobSerializer),
-    publish=extend_schema(request=None, responses=s.JobSerializer),
-    renew=extend_schema(request=None, responses=s.JobSerializer),
+    retrieve=extend_schema(parameters=[JOB_ID]),
+    create=extend_schema(
+        request=s.JobCreateSerializer, responses={201: s.JobSerializer, 400: JOB_INVALID}
+    ),
+    update=extend_schema(
+        parameters=[JOB_ID],
+        request=s.JobUpdateSerializer,
+        responses={200: s.JobSerializer, 400: JOB_NOT_EDITABLE},
+    ),
+    partial_update=extend_schema(
+        parameters=[JOB_ID],
+        request=s.JobUpdateSerializer,
+        responses={200: s.JobSerializer, 400: JOB_NOT_EDITABLE},
+    ),
+    destroy=extend_schema(parameters=[JOB_ID]),
+    close=extend_schema(parameters=[JOB_ID], request=None, responses=s.JobSerializer),
+    publish=extend_schema(
+        parameters=[JOB_ID],
+        request=None,
+        responses={
+            200: s.JobSerializer,
+            400: validation_error_response("The job is not a draft."),
+        },
+    ),
+    renew=extend_schema(
+        parameters=[JOB_ID],
+        request=None,
+        responses={
+            200: s.JobSerializer,
+            400: validation_error_response("The job is neither published nor expired."),
+        },
+    ),
     mine=extend_schema(responses=s.EmployerJobSerializer(many=True)),
 )
 class JobViewSet(
@@ -341,7 +422,9 @@ class JobCreateView(generics.GenericAPIView):
     throttle_scope = "job_post"
     serializer_class = s.JobCreateSerializer
 
-    @extend_schema(request=s.JobCreateSerializer, responses={201: s.JobSerializer})
+    @extend_schema(
+        request=s.JobCreateSerializer, responses={201: s.JobSerializer, 400: JOB_INVALID}
+    )
     def post(self, request: Request) -> Response:
         return _create_job(request)
 
@@ -355,7 +438,15 @@ class ApplyView(APIView):
     permission_classes = [IsJobSeeker]
     throttle_scope = "apply"
 
-    @extend_schema(request=s.ApplySerializer, responses={201: s.ApplicationSerializer})
+    @extend_schema(
+        request=s.ApplySerializer,
+        responses={
+            201: s.ApplicationSerializer,
+            400: validation_error_response(
+                "Field errors: no open job with that id, or you already applied to it."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.ApplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -408,8 +499,18 @@ class ApplicationStatusView(APIView):
     offered → hired, or rejects it from any open stage."""
 
     permission_classes = [IsEmployer]
+    # A status change needs its `status`: the body is validated whole, not as a partial update.
+    partial_patch = False
 
-    @extend_schema(request=s.ApplicationStatusUpdateSerializer, responses=s.ApplicationSerializer)
+    @extend_schema(
+        request=s.ApplicationStatusUpdateSerializer,
+        responses={
+            200: s.ApplicationSerializer,
+            400: validation_error_response(
+                "Field errors, or the pipeline does not allow this move from the current status."
+            ),
+        },
+    )
     def patch(self, request: Request, pk: int) -> Response:
         applications = selectors.applications_to_employer(employer=request.user)
         application = get_object_or_404(applications, pk=pk)
@@ -429,7 +530,13 @@ class ApplicationWithdrawView(APIView):
 
     permission_classes = [IsJobSeeker]
 
-    @extend_schema(request=None, responses=s.ApplicationSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ApplicationSerializer,
+            400: validation_error_response("The application is no longer open."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         applications = selectors.applications_of_seeker(seeker=request.user)
         application = get_object_or_404(applications, pk=pk)
