@@ -9,7 +9,7 @@ transaction, so a committed change always has its event and a rolled-back one ne
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -483,11 +483,15 @@ def expire_stale_jobs(*, batch_size: int = 1000, now: datetime | None = None) ->
 
 
 # One statement per batch: claim, update and write each job's event without a round trip (or a
-# Python object) per row; about twice the rows/s of the ORM version on 1,000,000 jobs.
+# Python object) per row; about twice the rows/s of the ORM version on 1,000,000 jobs. Each claim
+# starts after the last job the previous batch claimed (keyset on the `(expires_at, id)` index):
+# restarting from the oldest would step over the index entries of every job already expired in
+# this run, which stay in the index until vacuum, so each batch would cost more than the last.
 _EXPIRE_BATCH_SQL = """
 WITH claimed AS (
-    SELECT id FROM {job}
+    SELECT id, expires_at FROM {job}
     WHERE status = %(published)s AND expires_at <= %(now)s AND deleted_at IS NULL
+      AND (expires_at, id) > (%(after_expires_at)s, %(after_id)s)
     ORDER BY expires_at, id
     LIMIT %(batch_size)s
     FOR UPDATE SKIP LOCKED
@@ -495,14 +499,20 @@ WITH claimed AS (
     UPDATE {job} AS job SET status = %(expired)s, updated_at = %(now)s
     FROM claimed WHERE job.id = claimed.id
     RETURNING job.id, job.employer_id, job.category_id
+), recorded AS (
+    INSERT INTO {outbox}
+        (id, event_type, payload, occurred_at, published_at, publish_attempts, request_id)
+    SELECT gen_random_uuid(), %(event_type)s,
+           jsonb_build_object('job_id', id, 'employer_id', employer_id, 'category_id', category_id),
+           %(now)s, NULL, 0, %(request_id)s
+    FROM expired
+    RETURNING id
+), last_claimed AS (
+    SELECT expires_at, id FROM claimed ORDER BY expires_at DESC, id DESC LIMIT 1
 )
-INSERT INTO {outbox}
-    (id, event_type, payload, occurred_at, published_at, publish_attempts, request_id)
-SELECT gen_random_uuid(), %(event_type)s,
-       jsonb_build_object('job_id', id, 'employer_id', employer_id, 'category_id', category_id),
-       %(now)s, NULL, 0, %(request_id)s
-FROM expired
-RETURNING id
+SELECT (SELECT array_agg(id) FROM recorded),
+       (SELECT expires_at FROM last_claimed),
+       (SELECT id FROM last_claimed)
 """
 
 
@@ -518,15 +528,20 @@ def _expire_stale_jobs_postgresql(*, batch_size: int, now: datetime) -> int:
         "now": now,
         "batch_size": batch_size,
         "request_id": current_request_id() or "",
+        # Before every job: the first batch starts at the oldest.
+        "after_expires_at": datetime.min.replace(tzinfo=UTC),
+        "after_id": 0,
     }
     total = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, params)
-            event_ids = [row[0] for row in cursor.fetchall()]
+            event_ids, params["after_expires_at"], params["after_id"] = cursor.fetchone()
+            # A job skipped as locked lies behind the cursor: the run holding it expires it, or,
+            # if that run fails, the next scheduled run does.
+            if not event_ids:
+                return total
             events.publish_after_commit(event_ids)
-        if not event_ids:
-            return total
         total += len(event_ids)
 
 
