@@ -26,6 +26,7 @@ from django.test import Client, override_settings
 
 from core.api import throttling
 from jobboard import health
+from tests.services import POSTGRESQL, RABBITMQ, REDIS, require
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = {"database", "cache", "broker"}
@@ -131,24 +132,7 @@ def test_readyz_is_200_naming_each_dependency_when_all_answer(db):
 
 
 def test_readyz_checks_the_real_postgresql_redis_and_rabbitmq(db):
-    missing = []
-    if connection.vendor != "postgresql":
-        missing.append(
-            "PostgreSQL (DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
-        )
-    if not settings.REDIS_URL:
-        missing.append(
-            "Redis (REDIS_URL=redis://127.0.0.1:6379/0; start it with "
-            "'redis-server --daemonize yes')"
-        )
-    if not settings.CELERY_BROKER_URL.startswith("amqp"):
-        missing.append(
-            "RabbitMQ (CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//; start it with "
-            "'rabbitmq-server -detached')"
-        )
-    if missing:
-        pytest.skip("readiness against the real services needs " + " and ".join(missing))
+    require(POSTGRESQL, REDIS, RABBITMQ, why="readiness against the real services")
 
     response = Client().get("/readyz")
 

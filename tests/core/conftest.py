@@ -19,25 +19,15 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.services import POSTGRESQL, REDIS, require
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def require_postgres_and_redis() -> None:
     """Skip, naming what to start, unless the test database is PostgreSQL (a server process can
     open it, unlike SQLite's in-memory one) and the cache is Redis (shared by its workers)."""
-    missing = []
-    if connection.vendor != "postgresql":
-        missing.append(
-            "PostgreSQL (DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
-        )
-    if not settings.REDIS_URL:
-        missing.append(
-            "Redis (REDIS_URL=redis://127.0.0.1:6379/15; start it with "
-            "'redis-server --daemonize yes')"
-        )
-    if missing:
-        pytest.skip("tests against a real gunicorn need " + " and ".join(missing))
+    require(POSTGRESQL, REDIS, why="tests against a real gunicorn")
 
 
 def free_port() -> int:

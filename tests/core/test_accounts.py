@@ -23,6 +23,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from core.models import Role, User
 from tests.conftest import PASSWORD, make_user
+from tests.services import POSTGRESQL, require
 
 REGISTER_URL = "/api/users/register/"
 TOKEN_URL = "/api/token/"
@@ -538,12 +539,7 @@ def test_verify_rejects_blacklisted_refresh_token(seeker, anon_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_of_one_token_succeed_exactly_once():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs real concurrent transactions: PostgreSQL "
-            "(DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
-        )
+    require(POSTGRESQL, why="real concurrent transactions")
     user = make_user(Role.JOB_SEEKER, username="racer")
     refresh = tokens_of(user)["refresh"]
     threads_count = 20

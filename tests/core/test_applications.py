@@ -23,6 +23,7 @@ from core.models import (
     Role,
 )
 from tests.conftest import client_for, make_user
+from tests.services import POSTGRESQL, require
 
 APPLY_URL = "/api/applications/apply/"
 SEEKER_LIST_URL = "/api/applications/seeker/"
@@ -166,8 +167,7 @@ def test_two_seekers_may_each_apply_to_the_same_job(seeker_client, other_seeker_
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_applications_create_exactly_one():
-    if connection.vendor != "postgresql":
-        pytest.skip("a real concurrent race needs PostgreSQL row locks (CI runs PostgreSQL)")
+    require(POSTGRESQL, why="a real concurrent race (row locks)")
     employer = make_user(Role.EMPLOYER, username="race_employer")
     seeker = make_user(Role.JOB_SEEKER, username="race_seeker")
     category = Category.objects.create(name="Race", slug="race")

@@ -32,6 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core.models import Role, User
 from tests.conftest import PASSWORD, make_user
 from tests.core.conftest import HttpAnswer
+from tests.services import POSTGRESQL, require
 
 TOKEN_URL = "/api/token/"
 REFRESH_URL = "/api/token/refresh/"
@@ -358,12 +359,7 @@ def test_a_refresh_rotating_while_the_password_changes_mints_no_surviving_token(
     """The worst interleaving: a refresh has revoked the token it was given and is about to
     record the one it mints when the password change sweeps the user's tokens. The minted token
     must not outlive the change."""
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs real concurrent transactions: PostgreSQL "
-            "(DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
-        )
+    require(POSTGRESQL, why="a real race of transactions")
     user = make_user(Role.JOB_SEEKER, username="rotating")
     tokens = tokens_of(user)
     about_to_record, go_on = threading.Event(), threading.Event()

@@ -37,6 +37,7 @@ from core.models import (
 from tasks import maintenance
 from tasks.notifications import notify_employer_of_expiry, remind_employer_of_expiry
 from tests.conftest import make_user
+from tests.services import POSTGRESQL, require
 
 LIST_URL = "/api/jobs/"
 
@@ -184,8 +185,7 @@ def test_expire_stale_jobs_task_runs_the_service_with_the_configured_batch_size(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_expiry_runs_expire_each_of_200_jobs_once(no_publisher):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks with SKIP LOCKED need PostgreSQL (CI runs PostgreSQL)")
+    require(POSTGRESQL, why="row locks with SKIP LOCKED")
     employer = make_user(Role.EMPLOYER)
     category = services.create_category(name="Ops", slug="ops")
     jobs = bulk_stale_jobs(employer=employer, category=category, count=200)
@@ -222,8 +222,7 @@ def test_two_concurrent_expiry_runs_expire_each_of_200_jobs_once(no_publisher):
 
 @pytest.mark.django_db(transaction=True)
 def test_expiry_skips_rows_another_run_holds_and_leaves_them_to_it(no_publisher):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks with SKIP LOCKED need PostgreSQL (CI runs PostgreSQL)")
+    require(POSTGRESQL, why="row locks with SKIP LOCKED")
     employer = make_user(Role.EMPLOYER)
     category = services.create_category(name="Ops", slug="ops")
     jobs = bulk_stale_jobs(employer=employer, category=category, count=30)

@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core import services
 from core.models import ApplicationStatus, Job, JobStatus, Role
 from tests.conftest import client_for, make_user
+from tests.services import POSTGRESQL, require
 
 LIST_URL = "/api/jobs/"
 PERSONAL_KEYS = {"employer", "employer_id", "email", "username", "first_name", "last_name"}
@@ -38,8 +38,7 @@ def all_keys(value: Any) -> set[str]:
 
 
 def require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("full-text search runs on PostgreSQL only (CI runs PostgreSQL)")
+    require(POSTGRESQL, why="full-text search tests")
 
 
 # --- What is listed -------------------------------------------------------------------------
@@ -573,8 +572,7 @@ def test_seeker_applications_list_only_the_callers_own_applications(make_job, em
 
 def test_a_search_answers_from_the_newest_matches_only(anon_client, make_job, settings):
     """On PostgreSQL a search covers the newest SEARCH_RESULT_LIMIT matches (bench/search.py)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("full-text search runs on PostgreSQL only (CI runs PostgreSQL)")
+    require(POSTGRESQL, why="full-text search tests")
     settings.SEARCH_RESULT_LIMIT = 3
     jobs = [make_job(title=f"Rustacean {n}") for n in range(5)]
     Job.objects.filter(pk__in=[job.pk for job in jobs[:2]]).update(

@@ -32,6 +32,7 @@ from core.api import throttling, views
 from core.models import Job, JobStatus, OutboxEvent
 from tasks.listings import refresh_listings
 from tests.conftest import PASSWORD
+from tests.services import REDIS, require
 
 LIST_URL = "/api/jobs/"
 CATEGORIES_URL = "/api/categories/"
@@ -405,8 +406,7 @@ def test_an_expired_job_is_excluded_by_the_query_when_no_worker_ran(anon_client,
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_misses_on_one_key_build_it_once(make_job, render_calls, no_publisher):
-    if not settings.REDIS_URL:
-        pytest.skip("the stampede test needs the shared Redis cache (set REDIS_URL; CI does)")
+    require(REDIS, why="the stampede test (a cache shared by threads and processes)")
     for n in range(25):
         make_job(title=f"Concurrent {n}")
     cache.clear()

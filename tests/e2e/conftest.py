@@ -33,6 +33,7 @@ from kombu import Connection
 
 from tasks import relay
 from tests import procfile
+from tests.services import POSTGRESQL, RABBITMQ, require
 from worker.celery import DEAD_LETTER_QUEUE, app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,19 +113,7 @@ class SmtpSink:
 
 
 def require_services() -> None:
-    missing = []
-    if connection.vendor != "postgresql":
-        missing.append(
-            "PostgreSQL (DATABASE_URL=postgres://postgres@127.0.0.1:5432/jobboard; start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start')"
-        )
-    if not settings.CELERY_BROKER_URL.startswith("amqp"):
-        missing.append(
-            "RabbitMQ (CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//; start it with "
-            "'rabbitmq-server -detached')"
-        )
-    if missing:
-        pytest.skip("end-to-end tests need " + " and ".join(missing))
+    require(POSTGRESQL, RABBITMQ, why="end-to-end tests")
 
 
 @pytest.fixture(scope="session")

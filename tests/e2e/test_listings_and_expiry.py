@@ -25,6 +25,7 @@ from core import events, listings, services
 from core.models import Job, JobStatus, OutboxEvent, Role
 from tests.conftest import client_for, make_user
 from tests.e2e.conftest import wait_until
+from tests.services import REDIS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,12 +37,7 @@ EMPLOYERS = 10
 @pytest.fixture(autouse=True)
 def _shared_listings_cache(settings, monkeypatch):
     """The listings cache on, in Redis shared with the workers; polling is not throttled."""
-    if not settings.REDIS_URL:
-        pytest.skip(
-            "listings end-to-end tests need Redis shared with the worker "
-            "(REDIS_URL=redis://127.0.0.1:6379/0; start it with "
-            "'redis-server --daemonize yes')"
-        )
+    require(REDIS, why="listings end-to-end tests (Redis shared with the worker)")
     settings.LISTINGS_CACHE_ENABLED = True
     # Polling the anonymous listing twenty times a second would trip the anon rate.
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "100000/min")
