@@ -424,5 +424,12 @@ LOGGING = {
         "django": {"level": LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        # Celery's own "Task ... succeeded" line repeats the task-run line of `jobboard.task`
+        # (worker/celery.py), which carries the event and request ids; its failures are errors.
+        "celery.app.trace": {"level": "WARNING"},
+        # kombu warns on every connection to the hostless `filesystem://` broker of `make run`.
+        "kombu.connection": {
+            "level": "ERROR" if CELERY_BROKER_URL.startswith("filesystem") else LOG_LEVEL
+        },
     },
 }

@@ -150,10 +150,10 @@ def test_one_request_id_ties_the_api_call_the_event_and_the_email_task(
     assert run["task_id"]
     assert run["duration_ms"] > 0
 
-    # Celery's own log lines are JSON too, and those of the run carry its request id.
+    # Celery's own log lines (start-up, messages received) come out as JSON too. Its per-task
+    # "succeeded" line is silenced: the `jobboard.task` line above says the same, with the ids.
     celery_lines = [
         line for line in json_lines(worker.log()) if line["logger"].startswith("celery")
     ]
-    assert any(
-        line["request_id"] == request_id and NOTIFY_TASK in line["message"] for line in celery_lines
-    ), celery_lines
+    assert any(NOTIFY_TASK in line["message"] for line in celery_lines), worker.log()
+    assert not any(line["logger"] == "celery.app.trace" for line in celery_lines), celery_lines
