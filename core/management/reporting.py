@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from core.models import OutboxEvent
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -96,3 +98,19 @@ def render_table(
         return "  ".join(padded).rstrip()
 
     return "\n".join([line(list(headers)), *(line(row) for row in cells)])
+
+
+def warn_if_unpublished(command: BaseCommand, event_ids: Sequence[object]) -> None:
+    """Say how many of `event_ids` still wait in the outbox after a replay or retry.
+
+    The publisher never raises (a broker outage leaves events to beat's sweep), so a command
+    that just relayed events has to look to tell the operator whether the broker took them.
+    """
+    waiting = OutboxEvent.objects.filter(id__in=event_ids, published_at__isnull=True).count()
+    if waiting:
+        command.stdout.write(
+            command.style.WARNING(
+                f"{waiting} event(s) wait in the outbox: the broker did not take them now; "
+                "the outbox sweep publishes them (see outbox_status)."
+            )
+        )

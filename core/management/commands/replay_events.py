@@ -15,8 +15,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 
 from core import events, selectors, services
-from core.management.reporting import format_time, parse_since, render_table
-from core.models import OutboxEvent
+from core.management.reporting import format_time, parse_since, render_table, warn_if_unpublished
 
 # Events reset and relayed per transaction.
 BATCH_SIZE = 500
@@ -88,15 +87,7 @@ class Command(BaseCommand):
             replayed += services.replay_events(event_ids=event_ids[start : start + BATCH_SIZE])
         self.stdout.write(self.style.SUCCESS(f"Replayed {replayed} event(s)."))
         self.stdout.write(self._table(by_type))
-        # The publisher never raises (a broker outage leaves events to beat's sweep), so look.
-        waiting = OutboxEvent.objects.filter(id__in=event_ids, published_at__isnull=True).count()
-        if waiting:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"{waiting} event(s) wait in the outbox: the broker did not take them now; "
-                    "the outbox sweep publishes them (see outbox_status)."
-                )
-            )
+        warn_if_unpublished(self, event_ids)
 
     @staticmethod
     def _table(by_type: Counter) -> str:

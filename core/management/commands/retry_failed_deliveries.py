@@ -11,8 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from core import selectors, services
-from core.management.reporting import format_time, parse_since
-from core.models import OutboxEvent
+from core.management.reporting import format_time, parse_since, warn_if_unpublished
 
 # Deliveries locked and events replayed per transaction: a large retry holds no lock for long.
 BATCH_SIZE = 500
@@ -106,12 +105,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(f"{missing} could not be retried: their event was pruned.")
             )
-        # The publisher never raises (a broker outage leaves events to beat's sweep), so look.
-        waiting = OutboxEvent.objects.filter(id__in=event_ids, published_at__isnull=True).count()
-        if waiting:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"{waiting} event(s) wait in the outbox: the broker did not take them now; "
-                    "the outbox sweep publishes them (see outbox_status)."
-                )
-            )
+        warn_if_unpublished(self, event_ids)
