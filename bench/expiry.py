@@ -145,21 +145,10 @@ def run_child(approach: str, sample: int) -> dict:
 def seed(stale: int, open_jobs: int) -> float:
     from django.db import connection, transaction
 
-    from core.models import Category, Role, User
-
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
-            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
-            "token_blacklist_outstandingtoken, core_user CASCADE"
-        )
-    employer = User.objects.create(
-        username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
-    )
-    categories = Category.objects.bulk_create(
-        Category(name=name, slug=name.lower()) for name in CATEGORIES
-    )
+        seeding.empty_tables(cursor)
+    employer, categories = seeding.employer_and_categories(CATEGORIES)
     with transaction.atomic(), connection.cursor() as cursor:
         seeding.insert_jobs(
             cursor,

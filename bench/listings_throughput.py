@@ -43,7 +43,7 @@ os.environ["DJANGO_DEBUG"] = "false"
 # No broker: seeding records no events, and nothing here should reach RabbitMQ.
 os.environ.pop("CELERY_BROKER_URL", None)
 
-from bench.seeding import ensure_database  # noqa: E402
+from bench.seeding import employer_and_categories, empty_tables, ensure_database  # noqa: E402
 
 RATIO_TARGET = 0.7
 JOBS = 200
@@ -73,20 +73,12 @@ def seed() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from core.models import Category, EmploymentType, Job, JobStatus, Role, User
+    from core.models import EmploymentType, Job, JobStatus
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
-            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
-            "token_blacklist_outstandingtoken, core_user CASCADE"
-        )
-    employer = User.objects.create(
-        username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
-    )
-    categories = Category.objects.bulk_create(
-        Category(name=name, slug=name.lower())
-        for name in ["Backend", "Frontend", "Data", "Design", "Operations"]
+        empty_tables(cursor)
+    employer, categories = employer_and_categories(
+        ["Backend", "Frontend", "Data", "Design", "Operations"]
     )
     now = timezone.now()
     types = list(EmploymentType.values)

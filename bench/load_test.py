@@ -77,7 +77,7 @@ from bench.notifications import (  # noqa: E402
     stop_worker,
     wait_for,
 )
-from bench.seeding import ensure_database, insert_jobs  # noqa: E402
+from bench.seeding import empty_tables, ensure_database, insert_jobs  # noqa: E402
 
 OUT_DIR = Path(os.environ.get("JOBBOARD_VAR_DIR", ROOT / "var")) / "loadtest"
 PASSWORD = "load-Pass-2026"  # noqa: S105 (the seeded accounts' known password)
@@ -175,11 +175,7 @@ def seed(*, jobs: int, seekers: int, employers: int) -> None:
     from core.models import Category, Role, User
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
-            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
-            "token_blacklist_outstandingtoken, core_user CASCADE"
-        )
+        empty_tables(cursor)
     categories = Category.objects.bulk_create(
         Category(name=name, slug=name.lower()) for name in CATEGORIES
     )

@@ -134,7 +134,7 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=2000, help="emails queued in phase 2")
     args = parser.parse_args()
 
-    from bench.seeding import ensure_database
+    from bench.seeding import empty_tables, ensure_database
 
     ensure_database(os.environ["DATABASE_URL"])
     logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -152,11 +152,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
-            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
-            "token_blacklist_outstandingtoken, core_user CASCADE"
-        )
+        empty_tables(cursor)
     with app.connection_for_write() as conn:
         for queue in [*app.conf.task_queues, DEAD_LETTER_QUEUE]:
             bound = queue(conn.default_channel)

@@ -53,7 +53,7 @@ def seed(jobs: int) -> float | None:
     """Seed `jobs` jobs unless they are there already; returns the seconds it took, or None."""
     from django.db import connection, transaction
 
-    from core.models import Category, Job, Role, User
+    from core.models import Job
 
     if Job.objects.count() >= jobs:
         with connection.cursor() as cursor:
@@ -61,17 +61,8 @@ def seed(jobs: int) -> float | None:
         return None
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
-            "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
-            "token_blacklist_outstandingtoken, core_user CASCADE"
-        )
-    employer = User.objects.create(
-        username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
-    )
-    categories = Category.objects.bulk_create(
-        Category(name=name, slug=name.lower()) for name in CATEGORIES
-    )
+        seeding.empty_tables(cursor)
+    employer, categories = seeding.employer_and_categories(CATEGORIES)
     print(f"seeding {jobs:,} jobs in SQL (the search-vector trigger fills each row)...")
     with transaction.atomic(), connection.cursor() as cursor:
         seeding.insert_jobs(

@@ -95,6 +95,28 @@ SELECT %(employer_id)s,
 """
 
 
+def empty_tables(cursor) -> None:
+    """Empty every table of the project's data, so that a run seeds from nothing."""
+    cursor.execute(
+        "TRUNCATE core_emaildelivery, core_outboxevent, core_applicationstatuschange, "
+        "core_application, core_job, core_category, token_blacklist_blacklistedtoken, "
+        "token_blacklist_outstandingtoken, core_user CASCADE"
+    )
+
+
+def employer_and_categories(category_names: list[str]):
+    """The one employer who owns the seeded jobs, and a category for each name (Django set up)."""
+    from core.models import Category, Role, User
+
+    employer = User.objects.create(
+        username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
+    )
+    categories = Category.objects.bulk_create(
+        Category(name=name, slug=name.lower()) for name in category_names
+    )
+    return employer, categories
+
+
 def ensure_database(url: str) -> None:
     """Create the database named in `url` if it does not exist."""
     name = url.rsplit("/", 1)[1]
