@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,9 +16,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import listings, services
+from core import events, listings, services
 from core.api import throttling
 from core.models import Application, Category, Job, JobStatus, Role, User
+from tasks import relay
 
 PASSWORD = "Correct-Horse-Battery-9"
 _counter = itertools.count(1)
@@ -47,6 +50,32 @@ def _isolated_cache(settings):
     cache.clear()
     listings.forget_local()
     throttling._down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _closed_relay_circuit():
+    """A broker outage one test simulated does not leave the relay's circuit open for the next."""
+    relay._circuit_open_until = 0.0
+    yield
+    relay._circuit_open_until = 0.0
+
+
+@pytest.fixture
+def subscribers(monkeypatch) -> dict[str, list[Any]]:
+    """An empty subscriber registry that a test fills with fake handlers: the relay publishes
+    to those, not to RabbitMQ."""
+    registry: dict[str, list[Any]] = defaultdict(list)
+    monkeypatch.setattr(events, "_subscribers", registry)
+    return registry
+
+
+@pytest.fixture
+def publisher_calls(monkeypatch) -> list[list[uuid.UUID]]:
+    """Replace core's publisher with a recorder of the ids it is asked to publish; nothing is
+    sent."""
+    calls: list[list[uuid.UUID]] = []
+    monkeypatch.setattr(events, "_publisher", lambda ids: calls.append(list(ids)))
+    return calls
 
 
 def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:

@@ -13,7 +13,6 @@ import json
 import re
 import smtplib
 import uuid
-from collections import defaultdict
 from datetime import timedelta
 from io import StringIO
 from itertools import pairwise
@@ -44,7 +43,6 @@ from core.models import (
     Role,
     User,
 )
-from tasks import relay
 from tasks.notifications import notify_employer_of_application
 
 
@@ -71,29 +69,6 @@ class FakeHandler:
         if self.broker_down:
             raise BrokerDown("connection refused")
         self.event_ids.append(kwargs["args"][0])
-
-
-@pytest.fixture(autouse=True)
-def _closed_circuit():
-    relay._circuit_open_until = 0.0
-    yield
-    relay._circuit_open_until = 0.0
-
-
-@pytest.fixture
-def subscribers(monkeypatch) -> dict[str, list[FakeHandler]]:
-    """An empty subscriber registry (the relay publishes to these fakes, not to RabbitMQ)."""
-    registry: dict[str, list[FakeHandler]] = defaultdict(list)
-    monkeypatch.setattr(events, "_subscribers", registry)
-    return registry
-
-
-@pytest.fixture
-def publisher_calls(monkeypatch) -> list[list[uuid.UUID]]:
-    """Replace core's publisher with a recorder: what it was asked to publish, nothing sent."""
-    calls: list[list[uuid.UUID]] = []
-    monkeypatch.setattr(events, "_publisher", lambda ids: calls.append(list(ids)))
-    return calls
 
 
 def aged_event(

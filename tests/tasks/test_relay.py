@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import types
 import uuid
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -45,29 +44,6 @@ class FakeHandler:
     @property
     def event_ids(self) -> list[str]:
         return [kwargs["args"][0] for kwargs in self.published]
-
-
-@pytest.fixture(autouse=True)
-def _closed_circuit():
-    relay._circuit_open_until = 0.0
-    yield
-    relay._circuit_open_until = 0.0
-
-
-@pytest.fixture
-def subscribers(monkeypatch) -> dict[str, list[FakeHandler]]:
-    """An empty subscriber registry that tests fill with fake handlers."""
-    registry: dict[str, list[FakeHandler]] = defaultdict(list)
-    monkeypatch.setattr(events, "_subscribers", registry)
-    return registry
-
-
-@pytest.fixture
-def publisher_calls(monkeypatch) -> list[list[uuid.UUID]]:
-    """Replace core's publisher with a recorder of the ids it is asked to publish."""
-    calls: list[list[uuid.UUID]] = []
-    monkeypatch.setattr(events, "_publisher", lambda ids: calls.append(list(ids)))
-    return calls
 
 
 def record(event_type: str = events.JOB_UPDATED, **payload: Any) -> OutboxEvent:
