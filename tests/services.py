@@ -4,9 +4,13 @@ Without `DATABASE_URL`, `REDIS_URL` or an AMQP `CELERY_BROKER_URL` the suite run
 file cache and kombu's filesystem broker, and the tests that need the real thing skip here,
 naming the variable and the command that starts the service. CI sets `TESTS_FORBID_SKIPS=1`, so
 there a missing service fails the run (tests/conftest.py).
+
+Tests of outages point a service at `free_port()`, where nothing listens (`unreachable_redis`).
 """
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 from django.conf import settings
@@ -52,3 +56,22 @@ def require(*services: str, why: str) -> None:
                 for service in missing
             )
         )
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on now: for a server a test starts, or a dead service."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unreachable_redis() -> dict:
+    """A `CACHES` setting whose Redis is down: a closed port, one-second timeouts."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "KEY_PREFIX": "jobboard",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }

@@ -26,26 +26,10 @@ from django.test import Client, override_settings
 
 from core.api import throttling
 from jobboard import health
-from tests.services import POSTGRESQL, RABBITMQ, REDIS, require
+from tests.services import POSTGRESQL, RABBITMQ, REDIS, free_port, require, unreachable_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = {"database", "cache", "broker"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def unreachable_redis() -> dict:
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
 
 
 def fetch(url: str, *, method: str = "GET", host: str | None = None):

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.services import POSTGRESQL, REDIS, require
+from tests.services import POSTGRESQL, REDIS, free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,12 +28,6 @@ def require_postgres_and_redis() -> None:
     """Skip, naming what to start, unless the test database is PostgreSQL (a server process can
     open it, unlike SQLite's in-memory one) and the cache is Redis (shared by its workers)."""
     require(POSTGRESQL, REDIS, why="tests against a real gunicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

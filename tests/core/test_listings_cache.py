@@ -32,7 +32,7 @@ from core.api import throttling, views
 from core.models import Job, JobStatus, OutboxEvent
 from tasks.listings import refresh_listings
 from tests.conftest import PASSWORD
-from tests.services import REDIS, require
+from tests.services import REDIS, require, unreachable_redis
 
 LIST_URL = "/api/jobs/"
 CATEGORIES_URL = "/api/categories/"
@@ -485,25 +485,6 @@ def test_a_miss_that_lost_the_race_to_a_finished_build_does_not_build_again(
 
 
 # --- Redis down -------------------------------------------------------------------------------
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def unreachable_redis() -> dict:
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-            "KEY_PREFIX": "jobboard",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
 
 
 def test_with_redis_down_public_reads_are_served_from_the_database(

@@ -33,16 +33,10 @@ from kombu import Connection
 
 from tasks import relay
 from tests import procfile
-from tests.services import POSTGRESQL, RABBITMQ, require
+from tests.services import POSTGRESQL, RABBITMQ, free_port, require
 from worker.celery import DEAD_LETTER_QUEUE, app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:

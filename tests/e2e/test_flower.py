@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests import procfile
-from tests.e2e.conftest import ROOT, ProcessHandle, free_port, wait_until
+from tests.e2e.conftest import ROOT, ProcessHandle, wait_until
+from tests.services import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
