@@ -278,7 +278,9 @@ DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 # --- Events, Celery and email -----------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://"
+# The host is spelled out: the transport ignores it, but kombu warns on every connection that
+# names none ("No hostname was supplied").
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://localhost//"
 if CELERY_BROKER_URL.startswith("filesystem"):
     # One folder for in and out: web, worker and beat all send and consume on this machine.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -427,9 +429,5 @@ LOGGING = {
         # Celery's own "Task ... succeeded" line repeats the task-run line of `jobboard.task`
         # (worker/celery.py), which carries the event and request ids; its failures are errors.
         "celery.app.trace": {"level": "WARNING"},
-        # kombu warns on every connection to the hostless `filesystem://` broker of `make run`.
-        "kombu.connection": {
-            "level": "ERROR" if CELERY_BROKER_URL.startswith("filesystem") else LOG_LEVEL
-        },
     },
 }
