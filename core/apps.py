@@ -6,5 +6,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Job board"
 
     def ready(self) -> None:
+        # Every wait on PostgreSQL in this process is bounded (web, worker, beat, commands).
+        from jobboard import database
+
+        database.install()
         # Registers the OpenAPI extensions (authentication scheme) with drf-spectacular.
         from core.api import schema  # noqa: F401

@@ -7,6 +7,7 @@ off and no secret key.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,14 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
 
 
 def env_int(name: str, default: int) -> int:
@@ -82,6 +91,8 @@ MIDDLEWARE = [
     # First: the request id is bound before anything else runs, and the logged duration covers
     # the whole stack.
     "core.middleware.RequestLogMiddleware",
+    # Every database wait of a request is bounded (DATABASE_REQUEST_TIMEOUT).
+    "jobboard.database.DatabaseTimeoutMiddleware",
     # Probes are answered before host validation and the HTTPS redirect (see jobboard/health.py).
     "jobboard.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -124,6 +135,34 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Bounded waits (jobboard/database.py): no process waits on PostgreSQL longer than these.
+# Connecting (TCP, start-up, authentication):
+DATABASE_CONNECT_TIMEOUT = env_float("DATABASE_CONNECT_TIMEOUT", 3)
+# Any one database answer during a web request; past it the request answers 503.
+DATABASE_REQUEST_TIMEOUT = env_float("DATABASE_REQUEST_TIMEOUT", 5)
+# The server cancels any statement after this (0: never); outside web requests (tasks, beat,
+# commands) the client gives up a few seconds later, on a server that does not answer at all.
+DATABASE_STATEMENT_TIMEOUT = env_float("DATABASE_STATEMENT_TIMEOUT", 30)
+# After a wait ran out, how long this process answers "unavailable" at once before trying again.
+DATABASE_CIRCUIT_SECONDS = env_float("DATABASE_CIRCUIT_SECONDS", 2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        # libpq wants whole seconds, at least 2; the wait callback enforces the exact bound.
+        "connect_timeout": max(2, math.ceil(DATABASE_CONNECT_TIMEOUT)),
+        # A peer that vanished (host down, cable cut) is noticed within about 20 s.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 20_000,
+        # statement_timeout bounds runaway queries; a session left idle inside a transaction (its
+        # client timed out or died) is ended, so its row locks never block the others for long.
+        "options": (
+            f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+            " -c idle_in_transaction_session_timeout=60000"
+        ),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite creates the file but not its folder; every process of the embedded run needs it.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core import events, listings, services
 from core.api import throttling
 from core.models import Application, Category, Job, JobStatus, Role, User
+from jobboard import database
 from tasks import relay
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -54,10 +55,13 @@ def _isolated_cache(settings):
 
 @pytest.fixture(autouse=True)
 def _closed_relay_circuit():
-    """A broker outage one test simulated does not leave the relay's circuit open for the next."""
+    """A broker or database outage one test simulated does not leave a circuit open for the
+    next."""
     relay._circuit_open_until = 0.0
+    database.circuit.reset()
     yield
     relay._circuit_open_until = 0.0
+    database.circuit.reset()
 
 
 @pytest.fixture

@@ -1,15 +1,32 @@
-"""Error responses: every error is a JSON object, never HTML and never a bare list."""
+"""Error responses: every error is a JSON object, never HTML and never a bare list.
+
+A request that failed because the database is unavailable (down, restarting, not answering
+within its bound) answers `503` with `Retry-After` and the code `service_unavailable`: a client
+or a load balancer should try again, not report a bug. 500 stays for bugs.
+"""
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from core.exceptions import DomainError
+
+# What a dependency outage raises once it reaches a view: django.db wraps every psycopg2
+# connection error, timeout and cancellation (jobboard/database.py) in these two.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_BODY = {
+    "detail": "The service is briefly unavailable (its database is not answering). Try again.",
+    "code": "service_unavailable",
+}
 
 
 def api_exception_handler(exc, context):
@@ -18,6 +35,13 @@ def api_exception_handler(exc, context):
     A domain error tied to one field is answered like a serializer error (`{"field": [msg]}`),
     any other as `{"detail": msg, "code": code}`.
     """
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        set_rollback()
+        return Response(
+            UNAVAILABLE_BODY,
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DomainError):
         if exc.field:
             body = {exc.field: [exc.detail]}
@@ -53,4 +77,10 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """Django's handler500, called while the exception is being handled: an outage of the
+    database outside DRF (the admin, middleware) is a 503 like inside it."""
+    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        response = JsonResponse(UNAVAILABLE_BODY, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return _json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Server error.")
