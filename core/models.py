@@ -263,6 +263,8 @@ class OutboxEvent(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # An attempt took the lease and has not recorded its outcome (yet): tasks/email.py.
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
@@ -284,6 +286,9 @@ class EmailDelivery(models.Model):
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts that ended with no outcome recorded (the worker stopped between the SMTP
+    # transaction and the write): the email may have gone out more than once.
+    unknown_outcomes = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

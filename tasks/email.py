@@ -1,9 +1,20 @@
-"""Sending an event's email at most once, over an SMTP connection reused across tasks.
+"""Sending an event's email once, over an SMTP connection reused across tasks.
 
-Every email has a delivery row keyed by (event, template, recipient). The row is locked while its
-email is sent and marked sent in the same transaction, so a redelivered event, or two workers
-holding the same event, send it once. The Message-ID is derived from that key too, so even a
-receiving server sees a resend as the same message.
+Every email has a delivery row keyed by (event, template, recipient), and its Message-ID is
+derived from that key, so even a receiving server sees a resend as the same message. One attempt:
+
+1. Under the row's lock, check it is not sent yet, then mark it `sending` (attempts + 1) and
+   commit. A redelivered event, or a second worker holding the same event, finds it `sent`, or
+   `sending` within its lease (`DeliveryInProgress`: try again later), and sends nothing.
+2. Send, holding no lock and no transaction: the database may go away meanwhile.
+3. Record the outcome. Once the SMTP server has accepted the message, what is retried is the
+   write, never the send: a few times here, then (`UnrecordedSend`) by the task's own retry,
+   whose message carries the key of the email already sent.
+
+If the worker dies between 2 and 3, nothing can know whether the server took the message: the
+row stays `sending`. Policy: once its lease (`SENDING_LEASE_SECONDS`) has run out, the next
+attempt sends it again, with the same Message-ID, and says so in `last_error`. A job board would
+rather tell an employer twice about an application than not at all.
 """
 
 from __future__ import annotations
@@ -11,13 +22,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -27,11 +40,35 @@ logger = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """Sending failed; `permanent` says whether trying again can help."""
+    """Sending failed; `permanent` says whether trying again can help, `final` whether this
+    was the last attempt allowed (the delivery is then marked failed)."""
 
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.final = permanent
+
+
+class DeliveryInProgress(Exception):
+    """Another attempt holds this email's lease (it is being sent right now): try again later."""
+
+
+class UnrecordedSend(Exception):
+    """The SMTP server accepted the email, but recording that failed (the database is away).
+
+    `key` and `sent_at` go into the retry, which records them instead of sending again."""
+
+    def __init__(self, key: str, sent_at: datetime) -> None:
+        super().__init__(f"sent {key} at {sent_at.isoformat()}, not recorded yet")
+        self.key = key
+        self.sent_at = sent_at
+
+
+# A `sending` row older than this belongs to an attempt that ended without recording its outcome.
+# Longer than the slowest SMTP transaction (connect and each command wait EMAIL_TIMEOUT at most).
+SENDING_LEASE_SECONDS = settings.EMAIL_TIMEOUT * 3
+# Tries of the write that records a sent email before the task's retry takes it over.
+RECORD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -118,11 +155,57 @@ def build_message(
     return message
 
 
+def record_sent(key: str, sent_at: datetime) -> None:
+    """Mark the delivery `key` sent at `sent_at`; retries the write, never the send.
+
+    Raises `UnrecordedSend` when the database is still unavailable after `RECORD_ATTEMPTS`.
+    """
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            EmailDelivery.objects.filter(idempotency_key=key).exclude(
+                status=DeliveryStatus.SENT
+            ).update(status=DeliveryStatus.SENT, sent_at=sent_at, last_error="", updated_at=sent_at)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("delivery %s: sent, but recording it failed (%s); retrying", key, exc)
+            if not connection.in_atomic_block:
+                connection.close()  # the next query opens a fresh connection
+            if attempt + 1 < RECORD_ATTEMPTS:
+                time.sleep(0.5 * 2**attempt)
+    raise UnrecordedSend(key, sent_at)
+
+
+def _start_attempt(key: str) -> EmailDelivery | None:
+    """Take the lease on the delivery `key` for one attempt; None when it was sent already."""
+    with transaction.atomic():
+        delivery = EmailDelivery.objects.select_for_update().get(idempotency_key=key)
+        if delivery.status == DeliveryStatus.SENT:
+            return None
+        if delivery.status == DeliveryStatus.SENDING:
+            if delivery.updated_at > timezone.now() - timedelta(seconds=SENDING_LEASE_SECONDS):
+                raise DeliveryInProgress(f"delivery {key} is being sent by another attempt")
+            delivery.last_error = (
+                f"attempt {delivery.attempts} recorded no outcome (its worker stopped, or the "
+                "database went away, between the SMTP transaction and recording it); "
+                "sent again with the same Message-ID"
+            )
+            delivery.unknown_outcomes += 1
+            logger.warning("delivery %s: %s", key, delivery.last_error)
+        delivery.attempts += 1
+        delivery.status = DeliveryStatus.SENDING
+        delivery.save(
+            update_fields=["status", "attempts", "unknown_outcomes", "last_error", "updated_at"]
+        )
+    return delivery
+
+
 def send_once(*, event: OutboxEvent, email: Email, final_attempt: bool) -> str:
     """Send `email` for `event` unless it was already sent; returns "sent" or "duplicate".
 
     A failure is recorded on the delivery (attempts, last error; status failed when it is
-    permanent or this was the last attempt) and raised as `DeliveryError`.
+    permanent or this was the last attempt) and raised as `DeliveryError`. Raises
+    `DeliveryInProgress` while another attempt holds the lease, and `UnrecordedSend` when the
+    email went out but the database did not take the record of it.
     """
     key = f"{event.id}:{email.template}:{email.recipient.lower()}"
     # INSERT ... ON CONFLICT DO NOTHING: one statement whether or not the row exists yet.
@@ -139,26 +222,21 @@ def send_once(*, event: OutboxEvent, email: Email, final_attempt: bool) -> str:
         ],
         ignore_conflicts=True,
     )
-    error: DeliveryError | None = None
-    with transaction.atomic():
-        delivery = EmailDelivery.objects.select_for_update().get(idempotency_key=key)
-        if delivery.status == DeliveryStatus.SENT:
-            return "duplicate"
-        message = build_message(email, event=event, idempotency_key=key)
-        delivery.attempts += 1
-        try:
-            _send(message)
-        except Exception as exc:
-            close_connection()
-            error = _classify(exc)
-            delivery.last_error = str(error)[:2000]
-            if error.permanent or final_attempt:
-                delivery.status = DeliveryStatus.FAILED
-        else:
-            delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = timezone.now()
-            delivery.last_error = ""
-        delivery.save(update_fields=["status", "attempts", "last_error", "sent_at", "updated_at"])
-    if error is not None:
-        raise error
+    delivery = _start_attempt(key)
+    if delivery is None:
+        return "duplicate"
+    message = build_message(email, event=event, idempotency_key=key)
+    try:
+        _send(message)
+    except Exception as exc:
+        close_connection()
+        error = _classify(exc)
+        error.final = error.permanent or final_attempt
+        EmailDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.FAILED if error.final else DeliveryStatus.PENDING,
+            last_error=str(error)[:2000],
+            updated_at=timezone.now(),
+        )
+        raise error from exc
+    record_sent(key, timezone.now())
     return "sent"

@@ -2,9 +2,11 @@
 of every status change, the employer of an expired posting.
 
 Each task takes an event id, reads what it needs by id, and sends through `send_once`, so running
-it twice for one event sends one email. Transient SMTP or database errors retry with exponential
-backoff and jitter; a permanent refusal, or the last retry, marks the delivery failed and rejects
-the message into the dead-letter queue.
+it twice for one event sends one email. Transient SMTP errors retry with exponential backoff and
+jitter; a permanent refusal, or the last of `NOTIFY_MAX_RETRIES` retries, marks the delivery failed
+and rejects the message into the dead-letter queue. A database that is away is waited out with
+the same backoff and no limit: the email is delayed, never dropped. The retry state (SMTP failures
+so far, an email sent but not yet recorded) travels in the retried message's keyword arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from datetime import datetime
 
 from celery import Task, shared_task
 from celery.exceptions import Reject
@@ -20,7 +23,15 @@ from django.db import InterfaceError, OperationalError
 
 from core import events
 from core.models import Application, ApplicationStatus, Job, OutboxEvent, User
-from tasks.email import DeliveryError, Email, close_connection, send_once
+from tasks.email import (
+    DeliveryError,
+    DeliveryInProgress,
+    Email,
+    UnrecordedSend,
+    close_connection,
+    record_sent,
+    send_once,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,43 +53,63 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
 
 
-def _deliver(task: Task, event_id: str, compose: Callable[[OutboxEvent], Email | None]) -> str:
-    event = OutboxEvent.objects.filter(pk=event_id).first()
-    if event is None:
-        logger.warning("%s: event %s not found; nothing to send", task.name, event_id)
-        return "missing"
-    final_attempt = task.request.retries >= settings.NOTIFY_MAX_RETRIES
+def _retry(task: Task, error: Exception, **kwargs) -> Exception:
+    countdown = backoff_seconds(task.request.retries)
+    logger.warning(
+        "%s: attempt %d failed (%s); retrying in %.1fs",
+        task.name,
+        task.request.retries + 1,
+        error,
+        countdown,
+    )
+    return task.retry(exc=error, countdown=countdown, kwargs=kwargs)
+
+
+def _deliver(
+    task: Task,
+    event_id: str,
+    compose: Callable[[OutboxEvent], Email | None],
+    *,
+    smtp_failures: int = 0,
+    sent: dict | None = None,
+) -> str:
+    """Compose and send the email of one event; every database read and write is inside the
+    retry, so a database that is away delays the email and never loses it.
+
+    `smtp_failures` counts the transient SMTP failures so far: after `NOTIFY_MAX_RETRIES` of them
+    the delivery fails and the message is dead-lettered. Database errors and a delivery being
+    sent by another attempt are retried with the same backoff, without a limit: neither says
+    anything about the email, and nothing could be recorded without the database anyway.
+    `sent` (`key`, `at`) is the record of an email already accepted by the SMTP server that the
+    previous run could not write: it is written first, and nothing is sent again.
+    """
+    keep = {"smtp_failures": smtp_failures}
     try:
+        if sent is not None:
+            record_sent(sent["key"], datetime.fromisoformat(sent["at"]))
+        event = OutboxEvent.objects.filter(pk=event_id).first()
+        if event is None:
+            logger.warning("%s: event %s not found; nothing to send", task.name, event_id)
+            return "missing"
         email = compose(event)
         if email is None:
             return "skipped"
         if not email.recipient:
             logger.warning("%s: event %s: recipient has no email address", task.name, event_id)
             return "skipped"
+        final_attempt = smtp_failures >= settings.NOTIFY_MAX_RETRIES
         return send_once(event=event, email=email, final_attempt=final_attempt)
     except DeliveryError as exc:
-        if exc.permanent or final_attempt:
+        if exc.final:
             logger.error("%s: event %s: giving up: %s", task.name, event_id, exc)
             raise Reject(str(exc), requeue=False) from exc
-        error: Exception = exc
-    except (OperationalError, InterfaceError) as exc:
+        raise _retry(task, exc, smtp_failures=smtp_failures + 1) from exc
+    except UnrecordedSend as exc:
+        sent = {"key": exc.key, "at": exc.sent_at.isoformat()}
+        raise _retry(task, exc, sent=sent, **keep) from exc
+    except (OperationalError, InterfaceError, DeliveryInProgress) as exc:
         close_connection()
-        if final_attempt:
-            logger.error(
-                "%s: event %s: database unavailable, giving up: %s", task.name, event_id, exc
-            )
-            raise Reject(str(exc), requeue=False) from exc
-        error = exc
-    countdown = backoff_seconds(task.request.retries)
-    logger.warning(
-        "%s: event %s: attempt %d failed (%s); retrying in %.1fs",
-        task.name,
-        event_id,
-        task.request.retries + 1,
-        error,
-        countdown,
-    )
-    raise task.retry(exc=error, countdown=countdown, max_retries=settings.NOTIFY_MAX_RETRIES)
+        raise _retry(task, exc, sent=sent, **keep) from exc
 
 
 def _application(event: OutboxEvent) -> Application | None:
@@ -187,39 +218,59 @@ NOTIFICATION_TASK_OPTIONS = {
     "ignore_result": True,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # No retry limit of Celery's own: `_deliver` decides when to give up (SMTP failures only).
+    "max_retries": None,
 }
 
 
 @events.subscribe(events.APPLICATION_SUBMITTED)
 @shared_task(name="tasks.notifications.notify_employer_of_application", **NOTIFICATION_TASK_OPTIONS)
-def notify_employer_of_application(self: Task, event_id: str) -> str:
+def notify_employer_of_application(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
     """Email the job's employer about a new application (job, applicant, cover letter, résumé)."""
-    return _deliver(self, event_id, compose_application_submitted)
+    return _deliver(
+        self, event_id, compose_application_submitted, smtp_failures=smtp_failures, sent=sent
+    )
 
 
 @events.subscribe(events.APPLICATION_STATUS_CHANGED)
 @shared_task(name="tasks.notifications.notify_applicant_of_status", **NOTIFICATION_TASK_OPTIONS)
-def notify_applicant_of_status(self: Task, event_id: str) -> str:
+def notify_applicant_of_status(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
     """Email the applicant that the employer moved their application."""
-    return _deliver(self, event_id, compose_application_status_changed)
+    return _deliver(
+        self, event_id, compose_application_status_changed, smtp_failures=smtp_failures, sent=sent
+    )
 
 
 @events.subscribe(events.APPLICATION_WITHDRAWN)
 @shared_task(name="tasks.notifications.notify_employer_of_withdrawal", **NOTIFICATION_TASK_OPTIONS)
-def notify_employer_of_withdrawal(self: Task, event_id: str) -> str:
+def notify_employer_of_withdrawal(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
     """Email the employer that an applicant withdrew."""
-    return _deliver(self, event_id, compose_application_withdrawn)
+    return _deliver(
+        self, event_id, compose_application_withdrawn, smtp_failures=smtp_failures, sent=sent
+    )
 
 
 @events.subscribe(events.JOB_EXPIRED)
 @shared_task(name="tasks.notifications.notify_employer_of_expiry", **NOTIFICATION_TASK_OPTIONS)
-def notify_employer_of_expiry(self: Task, event_id: str) -> str:
+def notify_employer_of_expiry(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
     """Email the employer that their posting expired and is no longer listed."""
-    return _deliver(self, event_id, compose_job_expired)
+    return _deliver(self, event_id, compose_job_expired, smtp_failures=smtp_failures, sent=sent)
 
 
 @events.subscribe(events.JOB_EXPIRING_SOON)
 @shared_task(name="tasks.notifications.remind_employer_of_expiry", **NOTIFICATION_TASK_OPTIONS)
-def remind_employer_of_expiry(self: Task, event_id: str) -> str:
+def remind_employer_of_expiry(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
     """Email the employer that their posting expires soon, with how to renew it."""
-    return _deliver(self, event_id, compose_job_expiring_soon)
+    return _deliver(
+        self, event_id, compose_job_expiring_soon, smtp_failures=smtp_failures, sent=sent
+    )

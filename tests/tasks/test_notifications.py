@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import smtplib
 import uuid
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import OperationalError, transaction
+from django.utils import timezone
 
 import tasks.email
 from core import events, services
@@ -661,23 +663,133 @@ def test_with_no_retries_allowed_a_transient_error_is_final(
     assert mail.outbox == []
 
 
-def test_database_error_on_the_last_attempt_rejects(
+def test_database_errors_are_retried_past_the_smtp_retry_limit_and_never_dead_lettered(
     monkeypatch, settings, backoff_calls, seeker, job
 ):
+    # NOTIFY_MAX_RETRIES counts SMTP failures; a database that is away says nothing about the
+    # email, so however many times it fails the task waits it out and sends once it is back.
     settings.NOTIFY_MAX_RETRIES = 0
+    real_compose = notifications.compose_application_submitted
+    calls: list[str] = []
 
-    def broken_compose(event):
-        raise OperationalError("could not connect to server")
+    def compose_while_the_database_is_away(event):
+        calls.append("compose")
+        if len(calls) <= 3:
+            raise OperationalError("could not connect to server")
+        return real_compose(event)
 
-    monkeypatch.setattr(notifications, "compose_application_submitted", broken_compose)
+    monkeypatch.setattr(
+        notifications, "compose_application_submitted", compose_while_the_database_is_away
+    )
     application = apply(seeker, job)
 
     result = run(notify_employer_of_application, submitted_event(application))
 
-    assert result.state == states.REJECTED
-    assert isinstance(result.result, Reject)
-    assert backoff_calls == []
+    assert result.state == states.SUCCESS
+    assert result.result == "sent"
+    assert backoff_calls == [0, 1, 2]
+    assert len(mail.outbox) == 1
+
+
+def test_reading_the_event_is_inside_the_retry(monkeypatch, backoff_calls, seeker, job):
+    application = apply(seeker, job)
+    event = submitted_event(application)
+    real_filter = OutboxEvent.objects.filter
+    calls: list[str] = []
+
+    def filter_while_the_database_restarts(*args, **kwargs):
+        calls.append("read")
+        if len(calls) == 1:
+            raise OperationalError("the database system is starting up")
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(OutboxEvent.objects, "filter", filter_while_the_database_restarts)
+
+    result = run(notify_employer_of_application, event)
+
+    assert result.result == "sent"
+    assert backoff_calls == [0]
+    assert len(mail.outbox) == 1
+
+
+def test_an_email_sent_while_the_database_is_away_is_recorded_not_sent_again(
+    monkeypatch, backoff_calls, seeker, job
+):
+    # The SMTP server took the email, then every write failed: the retry carries the record of
+    # the send and writes it, and nothing goes out a second time.
+    monkeypatch.setattr(tasks.email.time, "sleep", lambda seconds: None)
+    real_update = tasks.email.EmailDelivery.objects.filter
+    broken = {"left": tasks.email.RECORD_ATTEMPTS}
+
+    def filter_failing_the_sent_record(*args, **kwargs):
+        queryset = real_update(*args, **kwargs)
+        if mail.outbox and broken["left"] > 0:
+            broken["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return queryset
+
+    application = apply(seeker, job)
+    event = submitted_event(application)
+    monkeypatch.setattr(tasks.email.EmailDelivery.objects, "filter", filter_failing_the_sent_record)
+
+    result = run(notify_employer_of_application, event)
+
+    assert result.result == "duplicate"  # the retry found its record written, and sent nothing
+    assert backoff_calls == [0]
+    assert len(mail.outbox) == 1
+    delivery = EmailDelivery.objects.get(event_id=event.id)
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 1
+    assert delivery.sent_at is not None
+
+
+def test_a_delivery_being_sent_by_another_attempt_is_left_to_it(seeker, job):
+    application = apply(seeker, job)
+    event = submitted_event(application)
+    email = notifications.compose_application_submitted(event)
+    key = f"{event.id}:{email.template}:{email.recipient.lower()}"
+    EmailDelivery.objects.create(
+        idempotency_key=key,
+        event_id=event.id,
+        event_type=event.event_type,
+        template=email.template,
+        recipient=email.recipient,
+        status=DeliveryStatus.SENDING,
+        attempts=1,
+    )
+
+    with pytest.raises(tasks.email.DeliveryInProgress):
+        tasks.email.send_once(event=event, email=email, final_attempt=False)
+
     assert mail.outbox == []
+    assert EmailDelivery.objects.get(idempotency_key=key).attempts == 1
+
+
+def test_an_attempt_that_recorded_no_outcome_is_sent_again_once_its_lease_ran_out(seeker, job):
+    application = apply(seeker, job)
+    event = submitted_event(application)
+    email = notifications.compose_application_submitted(event)
+    key = f"{event.id}:{email.template}:{email.recipient.lower()}"
+    delivery = EmailDelivery.objects.create(
+        idempotency_key=key,
+        event_id=event.id,
+        event_type=event.event_type,
+        template=email.template,
+        recipient=email.recipient,
+        status=DeliveryStatus.SENDING,
+        attempts=1,
+    )
+    expired = timezone.now() - timedelta(seconds=tasks.email.SENDING_LEASE_SECONDS + 1)
+    EmailDelivery.objects.filter(pk=delivery.pk).update(updated_at=expired)
+
+    assert tasks.email.send_once(event=event, email=email, final_attempt=False) == "sent"
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Message-ID"] == tasks.email.message_id_for(key)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 2
+    assert delivery.unknown_outcomes == 1  # attempt 1 may have gone out too
 
 
 # --- permanent failures: no retry, dead-lettered -----------------------------------------------
