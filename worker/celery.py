@@ -22,7 +22,41 @@ from core.request_id import bind_request_id, clean_request_id, reset_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
 
-app = Celery("jobboard")
+
+
+class JobboardCelery(Celery):
+    """Celery whose every publish (tasks, retries, beat, the outbox relay) is bounded.
+
+    With publisher confirms on, a publish waits for RabbitMQ's confirmation, and a broker that
+    accepted the connection but stopped answering (hung, or blocked by its memory alarm) would
+    hold that wait forever. `CELERY_BROKER_PUBLISH_TIMEOUT` bounds both the socket write and the
+    wait for the confirmation; a publish past it raises, and the caller's policy applies (the
+    outbox keeps the event for the sweep; a task retry is retried by the broker's redelivery).
+    """
+
+    def connection_for_write(self, url=None, **kwargs):
+        # Publishing connections (the producer pool of web, worker and beat) also bound every
+        # other read and write on their socket: opening a channel, and the graceful close kombu
+        # does after a failed publish, would otherwise wait on a hung broker forever. The
+        # worker's consuming connection keeps its heartbeats instead.
+        timeout = self.conf.get("broker_publish_timeout")
+        if timeout:
+            kwargs["transport_options"] = {
+                **(kwargs.get("transport_options") or {}),
+                "read_timeout": timeout,
+                "write_timeout": timeout,
+            }
+        return super().connection_for_write(url, **kwargs)
+
+    def send_task(self, name, args=None, kwargs=None, **options):
+        timeout = self.conf.get("broker_publish_timeout")
+        if timeout:
+            options.setdefault("timeout", timeout)
+            options.setdefault("confirm_timeout", timeout)
+        return super().send_task(name, args, kwargs, **options)
+
+
+app = JobboardCelery("jobboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 logger = logging.getLogger(__name__)
