@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -198,7 +199,9 @@ def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., ProcessHandle]]
     node name of its own, and skips gossip and mingle (start-up chatter between workers)."""
     handles: list[ProcessHandle] = []
 
-    def start(kind: str = "worker", *, concurrency: int = 2, **env: str) -> ProcessHandle:
+    def start(
+        kind: str = "worker", *, concurrency: int = 2, first: bool = True, **env: str
+    ) -> ProcessHandle:
         name = f"{kind}-{uuid.uuid4().hex[:8]}"
         log_path = tmp_path / f"{name}.log"
         program, *args = procfile.argv(kind, {})
@@ -228,9 +231,11 @@ def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., ProcessHandle]]
 
         def started() -> bool:
             log = handle.log()
-            if kind == "worker":
+            if kind == "worker" and first:
                 # Settled once the outbox sweep it runs at start-up has finished.
                 return "relay.relay_outbox" in log and "succeeded" in log
+            if kind == "worker":  # a further node: its start-up sweep may run on another one
+                return " ready." in log
             return "beat: Starting" in log
 
         wait_until(
@@ -248,6 +253,67 @@ def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., ProcessHandle]]
         # A killed worker's pool processes exit once their task is done; reap the group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(handle.process.pid, signal.SIGKILL)
+
+
+@dataclass
+class WebHandle:
+    base: str
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_web(celery_env, tmp_path) -> Iterator[Callable[..., WebHandle]]:
+    """Start the Procfile's web process (gunicorn) on a free port, on the test database and
+    broker, with DEBUG off; every server is stopped after the test."""
+    servers: list[subprocess.Popen] = []
+    (tmp_path / "static").mkdir(exist_ok=True)
+
+    def start(**env: str) -> WebHandle:
+        port = free_port()
+        log_path = tmp_path / f"web-{port}.log"
+        program, *args = procfile.argv("web", {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)})
+        assert program == "gunicorn", "the Procfile's web is not a gunicorn command"
+        # Each server its own control socket: gunicorn's default path is one per user.
+        args += ["--control-socket", str(tmp_path / f"gunicorn-{port}.ctl")]
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [str(Path(sys.executable).with_name("gunicorn")), *args],
+                cwd=ROOT,
+                env={**celery_env, "DJANGO_DEBUG": "false", **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        servers.append(server)
+        handle = WebHandle(f"http://127.0.0.1:{port}", log_path, server)
+
+        def up() -> bool:
+            try:
+                with urllib.request.urlopen(f"{handle.base}/healthz", timeout=5):  # noqa: S310
+                    return True
+            except OSError:
+                return server.poll() is not None
+
+        wait_until(up, timeout=30, what="gunicorn to start")
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited:\n{handle.log()[-3000:]}")
+        return handle
+
+    yield start
+    for server in servers:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 @contextmanager

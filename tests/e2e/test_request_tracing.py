@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -24,9 +20,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core import events
 from core.models import OutboxEvent, Role
 from tests.conftest import make_user
-from tests.e2e.conftest import ROOT, wait_until
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_pipeline import make_open_job
-from tests.services import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,45 +31,6 @@ NOTIFY_TASK = "tasks.notifications.notify_employer_of_application"
 def json_lines(text: str) -> list[dict]:
     """The JSON log lines of a process's output (banners and other plain output skipped)."""
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-@pytest.fixture
-def start_web(celery_env, tmp_path) -> Iterator[Callable[..., tuple[str, Path]]]:
-    """Start gunicorn on the test database and broker; returns its URL and its log file."""
-    servers: list[subprocess.Popen] = []
-
-    def start(**env: str) -> tuple[str, Path]:
-        port = free_port()
-        log_path = tmp_path / f"web-{port}.log"
-        (tmp_path / "static").mkdir(exist_ok=True)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [str(gunicorn), "jobboard.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-                cwd=ROOT,
-                env={**celery_env, "DJANGO_DEBUG": "false", **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        servers.append(server)
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=5):  # noqa: S310
-                    return True
-            except OSError:
-                return server.poll() is not None
-
-        wait_until(up, timeout=30, what="gunicorn to start")
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
-        return base, log_path
-
-    yield start
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def post_json(url: str, body: dict, *, token: str) -> tuple[int, dict, dict]:
@@ -95,7 +51,8 @@ def test_one_request_id_ties_the_api_call_the_event_and_the_email_task(
     start_celery, start_web, smtp_sink
 ):
     worker = start_celery(LOG_FORMAT="json")
-    base, web_log = start_web(LOG_FORMAT="json")
+    web = start_web(LOG_FORMAT="json")
+    base, web_log = web.base, web.log_path
     employer = make_user(Role.EMPLOYER)
     seeker = make_user(Role.JOB_SEEKER)
     job = make_open_job(employer, title="Site Reliability Engineer")
