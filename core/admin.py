@@ -3,16 +3,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from core import services
-from core.models import (
-    Application,
-    ApplicationStatusChange,
-    Category,
-    EmailDelivery,
-    Job,
-    OutboxEvent,
-    User,
-)
+from core.accounts.models import User
+from core.applications.models import Application, ApplicationStatusChange
+from core.jobs.models import Category, Job
+from core.outbox import services
+from core.outbox.models import EmailDelivery, OutboxEvent
 
 
 @admin.register(User)

@@ -4,7 +4,3 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Job board"
-
-    def ready(self) -> None:
-        # Registers the OpenAPI extensions (authentication scheme) with drf-spectacular.
-        from core.api import schema  # noqa: F401

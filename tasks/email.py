@@ -21,7 +21,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from core.models import DeliveryStatus, EmailDelivery, OutboxEvent
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
 

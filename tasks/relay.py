@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.events import subscribers_of
-from core.models import OutboxEvent
+from core.outbox.events import subscribers_of
+from core.outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import events, listings, services
+from core.accounts.models import Role, User
 from core.api import throttling
-from core.models import Application, Category, Job, JobStatus, Role, User
+from core.applications import services as application_services
+from core.applications.models import Application
+from core.jobs import listing_cache
+from core.jobs import services as job_services
+from core.jobs.models import Category, Job, JobStatus
+from core.outbox import events
 from tasks import relay
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -44,11 +49,11 @@ def _isolated_cache(settings):
     # moment after commit, has tests of its own (tests/core/test_listings_cache.py, tests/e2e).
     settings.LISTINGS_CACHE_ENABLED = False
     cache.clear()
-    listings.forget_local()  # also forgets a cache outage another test simulated
+    listing_cache.forget_local()  # also forgets a cache outage another test simulated
     throttling._down_until = 0.0
     yield
     cache.clear()
-    listings.forget_local()
+    listing_cache.forget_local()
     throttling._down_until = 0.0
 
 
@@ -153,7 +158,7 @@ def admin_client_api(admin_user) -> APIClient:
 
 @pytest.fixture
 def category(db) -> Category:
-    return services.create_category(name="Backend", slug="backend")
+    return job_services.create_category(name="Backend", slug="backend")
 
 
 @pytest.fixture
@@ -176,11 +181,11 @@ def make_job(db, employer, category) -> Callable[..., Job]:
             "category": category,
         }
         defaults.update(fields)
-        job = services.create_job(
+        job = job_services.create_job(
             employer=owner or employer, fields=defaults, draft=status == JobStatus.DRAFT
         )
         if status == JobStatus.CLOSED:
-            job = services.close_job(job=job)
+            job = job_services.close_job(job=job)
         if expired:
             Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
             job.refresh_from_db()
@@ -201,7 +206,7 @@ def job(make_job) -> Job:
 
 @pytest.fixture
 def application(job, seeker) -> Application:
-    return services.apply_to_job(
+    return application_services.apply_to_job(
         applicant=seeker,
         job=job,
         cover_letter="I love APIs.",
