@@ -16,15 +16,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core import circuit_breakers
 from core.accounts.models import Role, User
-from core.api import throttling
 from core.applications import services as application_services
 from core.applications.models import Application
 from core.jobs import listing_cache
 from core.jobs import services as job_services
 from core.jobs.models import Category, Job, JobStatus
 from core.outbox import events
-from tasks import relay
 
 PASSWORD = "Correct-Horse-Battery-9"
 _counter = itertools.count(1)
@@ -49,20 +48,19 @@ def _isolated_cache(settings):
     # moment after commit, has tests of its own (tests/core/test_listings_cache.py, tests/e2e).
     settings.LISTINGS_CACHE_ENABLED = False
     cache.clear()
-    listing_cache.forget_local()  # also forgets a cache outage another test simulated
-    throttling._down_until = 0.0
+    listing_cache.forget_local()
     yield
     cache.clear()
     listing_cache.forget_local()
-    throttling._down_until = 0.0
 
 
 @pytest.fixture(autouse=True)
-def _closed_relay_circuit():
-    """A broker outage one test simulated does not leave the relay's circuit open for the next."""
-    relay._circuit_open_until = 0.0
+def _closed_circuit_breakers():
+    """An outage one test simulated (broker, cache) leaves no circuit open for the next: the
+    relay's, the listings cache's and the throttles' breakers are all closed here."""
+    circuit_breakers.close_all()
     yield
-    relay._circuit_open_until = 0.0
+    circuit_breakers.close_all()
 
 
 @pytest.fixture

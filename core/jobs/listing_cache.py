@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from core.circuit_breakers import CircuitOpen, circuit_breaker
 from core.jobs.selectors import JobListFilters
 
 logger = logging.getLogger(__name__)
@@ -64,24 +65,29 @@ class CacheUnavailable(Exception):
 # After a failure the cache is left alone for a few seconds, so an unreachable Redis costs one
 # timeout per process per period, not one per request.
 CACHE_RETRY_AFTER_SECONDS = 5.0
-_cache_down_until = 0.0
+cache_circuit = circuit_breaker("listings cache", open_seconds=CACHE_RETRY_AFTER_SECONDS)
 _last_failure_log = 0.0
 
 
 def _cache_call(operation: Callable, *args, **kwargs):
-    if time.monotonic() < _cache_down_until:
-        raise CacheUnavailable
     try:
-        return operation(*args, **kwargs)
+        return cache_circuit.call(operation, *args, **kwargs)
+    except CircuitOpen as exc:
+        raise CacheUnavailable from exc
     except Exception as exc:  # Redis down or timing out: the database answers instead.
-        _note_cache_failure(exc)
+        _log_cache_failure(exc)
         raise CacheUnavailable from exc
 
 
 def _note_cache_failure(exc: Exception) -> None:
-    global _cache_down_until, _last_failure_log
+    """A cache call outside `_cache_call` failed: open the circuit as if it had gone through."""
+    cache_circuit.open()
+    _log_cache_failure(exc)
+
+
+def _log_cache_failure(exc: Exception) -> None:
+    global _last_failure_log
     now = time.monotonic()
-    _cache_down_until = now + CACHE_RETRY_AFTER_SECONDS
     if now - _last_failure_log > 10:
         _last_failure_log = now
         logger.warning(
@@ -146,12 +152,12 @@ def invalidate_after_commit() -> None:
 
 
 def forget_local() -> None:
-    """Drop this process's copies (tests; the worker after a bump)."""
-    global _local_generation, _cache_down_until
+    """Drop this process's copies, and forget a cache failure (tests; the worker after a bump)."""
+    global _local_generation
     with _local_lock:
         _local_generation = None
         _local_bodies.clear()
-    _cache_down_until = 0.0
+    cache_circuit.close()
 
 
 # --- Get or build -----------------------------------------------------------------------------

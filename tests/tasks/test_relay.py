@@ -17,6 +17,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core import circuit_breakers
 from core.applications import services as application_services
 from core.outbox import events
 from core.outbox import services as outbox_services
@@ -292,9 +293,11 @@ def test_relay_partial_failure_among_subscribers_keeps_the_event_pending(db, sub
 
 @pytest.fixture
 def clock(monkeypatch) -> types.SimpleNamespace:
-    """A monotonic clock for the relay module that only moves when a test moves it."""
+    """A monotonic clock for the circuit breakers that only moves when a test moves it."""
     now = types.SimpleNamespace(value=1_000.0)
-    monkeypatch.setattr(relay, "time", types.SimpleNamespace(monotonic=lambda: now.value))
+    monkeypatch.setattr(
+        circuit_breakers, "time", types.SimpleNamespace(monotonic=lambda: now.value)
+    )
     return now
 
 
@@ -370,7 +373,7 @@ def test_resetting_the_circuit_lets_the_next_publish_through(db, subscribers):
     relay.publish_after_commit([second.id])
     assert handler.published == []
 
-    relay._circuit_open_until = 0.0
+    relay.broker_circuit.close()
     relay.publish_after_commit([third.id])
 
     assert handler.event_ids == [str(third.id)]

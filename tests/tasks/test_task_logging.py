@@ -41,7 +41,6 @@ def recorder(monkeypatch) -> RecordingHandler:
     registry = defaultdict(list, {events.JOB_UPDATED: [handler]})
     monkeypatch.setattr(events, "_subscribers", registry)
     monkeypatch.setattr(events, "_publisher", None)
-    monkeypatch.setattr(relay, "_circuit_open_until", 0.0)
     return handler
 
 
