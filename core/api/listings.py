@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Min
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -142,18 +143,17 @@ def categories() -> CachedBody | None:
 
 
 def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
-    """Send cached bytes as they are, or 304 when the client already holds this version."""
-    if_none_match = request.headers.get("If-None-Match", "")
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    response = (
-        HttpResponseNotModified()
-        if entry.etag in tags or "*" in tags
-        else HttpResponse(entry.body, content_type="application/json")
-    )
+    """Send cached bytes as they are, or 304 when the client already holds this version.
+
+    Django's conditional GET (`django.utils.cache`) compares `If-None-Match` with the entry's tag
+    (weakly, `*` and lists included); its 304 keeps the `ETag` and `Cache-Control` headers.
+    """
+    response = HttpResponse(entry.body, content_type="application/json")
     response["ETag"] = entry.etag
-    max_age = min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
-    response["Cache-Control"] = f"public, max-age={max_age}"
-    return response
+    patch_cache_control(
+        response, public=True, max_age=min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    )
+    return get_conditional_response(request, etag=entry.etag, response=response)
 
 
 # --- Warming (the listings worker) --------------------------------------------------------------
