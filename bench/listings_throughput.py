@@ -244,8 +244,6 @@ def main() -> int:
 
 def verify_listing(base: str, open_jobs: int, page_size: int) -> str | None:
     """None when GET /api/jobs/ is the real listing and served from the cache, else what's wrong."""
-    from dataclasses import asdict
-
     from django.core.cache import cache
 
     from core.jobs import listing_cache, selectors
@@ -258,10 +256,7 @@ def verify_listing(base: str, open_jobs: int, page_size: int) -> str | None:
         return f"listing count {page.get('count')} != {open_jobs} open jobs seeded"
     if len(page.get("results", [])) != page_size:
         return f"listing has {len(page.get('results', []))} results, expected {page_size}"
-    name = listing_cache._key(
-        "jobs",
-        {"filters": asdict(selectors.JobListFilters()), "page": 1, "page_size": page_size},
-    )
+    name = listing_cache.job_list_name(selectors.JobListFilters(), 1, page_size)
     entry = cache.get(f"listings:{cache.get(listing_cache.GENERATION_KEY)}:{name}")
     if entry is None:
         return "no listing entry in Redis after a GET: the cache is not in use"
