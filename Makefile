@@ -64,9 +64,11 @@ fuzz: $(VENV)/.dev-installed
 	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/python -m pytest tests/test_schema_fuzzing.py -s $(PYTEST_ARGS)
 
+# ruff, and the import contracts of pyproject.toml (which package may import which).
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
@@ -80,4 +82,4 @@ loadtest: $(VENV)/.bench-installed
 	$(BIN)/python bench/load_test.py $(LOADTEST_ARGS)
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache .import_linter_cache

@@ -7,12 +7,12 @@ is its own:
 1. the per-row loop on a sample (20,000 by default): for each stale job, in its own
    `transaction.atomic()`, `job.status = "expired"; job.save()` and `record_event(job.expired)`;
    the sample is then made stale again;
-2. `core.services.expire_stale_jobs(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)` over all
+2. `core.jobs.expiry.expire_stale_jobs(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)` over all
    1,000,000.
 
 Prints rows/s of each, their ratio (target: batched >= 50x the per-row rows/s) and the peak
 RSS of each process. Events are stored in the outbox as in production, but no publisher is set
-(`core.events.set_publisher(None)`), so nothing is sent to a broker.
+(`core.outbox.events.set_publisher(None)`), so nothing is sent to a broker.
 
     .venv/bin/python bench/expiry.py [--stale 1000000 --sample 20000 --open 10000]
 
@@ -49,7 +49,7 @@ def setup_django() -> None:
     import django
 
     django.setup()
-    from core import events
+    from core.outbox import events
 
     # tasks.apps sets the outbox relay as publisher; the benchmark measures the database work.
     events.set_publisher(None)
@@ -76,8 +76,8 @@ def expire_per_row(sample: int) -> int:
     from django.db import transaction
     from django.utils import timezone
 
-    from core import events
-    from core.models import Job, JobStatus
+    from core.jobs.models import Job, JobStatus
+    from core.outbox import events
 
     stale = Job.objects.filter(
         status=JobStatus.PUBLISHED, expires_at__lte=timezone.now(), deleted_at__isnull=True
@@ -102,7 +102,7 @@ def expire_per_row(sample: int) -> int:
 def expire_batched() -> int:
     from django.conf import settings
 
-    from core import services
+    from core.jobs import expiry as services
 
     return services.expire_stale_jobs(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)
 
@@ -202,8 +202,8 @@ def claim_plan() -> str:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from core import services
-    from core.models import Job, JobStatus
+    from core.jobs import expiry as services
+    from core.jobs.models import Job, JobStatus
 
     stale = Job.objects.filter(
         status=JobStatus.PUBLISHED, expires_at__lte=timezone.now(), deleted_at__isnull=True
@@ -250,7 +250,7 @@ def main() -> int:
     print(f"claim query of expire_stale_jobs (first batch, rolled back):\n{claim_plan()}")
     print(
         "events: stored in core_outboxevent as in production; no publisher is set "
-        "(core.events.set_publisher(None)), so none is sent to a broker"
+        "(core.outbox.events.set_publisher(None)), so none is sent to a broker"
     )
 
     # 1. The per-row loop on a sample, then that sample made stale again.

@@ -73,7 +73,7 @@ def seed() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from core.models import EmploymentType, Job, JobStatus
+    from core.jobs.models import EmploymentType, Job, JobStatus
 
     with connection.cursor() as cursor:
         empty_tables(cursor)
@@ -216,8 +216,10 @@ def main() -> int:
     from django.core.cache import cache
     from django.core.management import call_command
 
-    from core import events, listings, selectors
-    from core.models import Job
+    from core.api import listings
+    from core.jobs import selectors
+    from core.jobs.models import Job
+    from core.outbox import events
 
     events.set_publisher(None)
     call_command("migrate", verbosity=0)
@@ -242,11 +244,9 @@ def main() -> int:
 
 def verify_listing(base: str, open_jobs: int, page_size: int) -> str | None:
     """None when GET /api/jobs/ is the real listing and served from the cache, else what's wrong."""
-    from dataclasses import asdict
-
     from django.core.cache import cache
 
-    from core import listings, selectors
+    from core.jobs import listing_cache, selectors
 
     status, headers, body = get(base + LISTING_PATH)
     if status != 200:
@@ -256,11 +256,8 @@ def verify_listing(base: str, open_jobs: int, page_size: int) -> str | None:
         return f"listing count {page.get('count')} != {open_jobs} open jobs seeded"
     if len(page.get("results", [])) != page_size:
         return f"listing has {len(page.get('results', []))} results, expected {page_size}"
-    name = listings._key(
-        "jobs",
-        {"filters": asdict(selectors.JobListFilters()), "page": 1, "page_size": page_size},
-    )
-    entry = cache.get(f"listings:{cache.get(listings.GENERATION_KEY)}:{name}")
+    name = listing_cache.job_list_name(selectors.JobListFilters(), 1, page_size)
+    entry = cache.get(f"listings:{cache.get(listing_cache.GENERATION_KEY)}:{name}")
     if entry is None:
         return "no listing entry in Redis after a GET: the cache is not in use"
     if entry.body != body or headers.get("ETag") != entry.etag:

@@ -172,7 +172,8 @@ def seed(*, jobs: int, seekers: int, employers: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
 
-    from core.models import Category, Role, User
+    from core.accounts.models import Role, User
+    from core.jobs.models import Category
 
     with connection.cursor() as cursor:
         empty_tables(cursor)
@@ -512,8 +513,8 @@ def run_locust(args: argparse.Namespace, base_url: str, step: Step) -> None:
 
 def wait_for_drain(sink: RecordingSink, timeout: float) -> bool:
     """Wait until every event is published and every application's email has arrived."""
-    from core.events import APPLICATION_SUBMITTED
-    from core.models import OutboxEvent
+    from core.outbox.events import APPLICATION_SUBMITTED
+    from core.outbox.models import OutboxEvent
 
     def drained() -> bool:
         if OutboxEvent.objects.filter(published_at__isnull=True).exists():
@@ -535,8 +536,8 @@ def wait_for_drain(sink: RecordingSink, timeout: float) -> bool:
 
 def measure_step(step: Step, sink: RecordingSink, sampler: OutboxLagSampler) -> None:
     """Outbox lag, publish delays and commit-to-inbox latency of the events of this step."""
-    from core.events import APPLICATION_SUBMITTED, JOB_PUBLISHED
-    from core.models import OutboxEvent
+    from core.outbox.events import APPLICATION_SUBMITTED, JOB_PUBLISHED
+    from core.outbox.models import OutboxEvent
 
     samples = sampler.between(step.started, step.load_ended)
     step.lag = [lag for _, lag, _ in samples]
@@ -595,8 +596,9 @@ def check_emails(sink: RecordingSink) -> EmailCheck:
     and the event to the Message-ID its email must carry: the delivery key (event, template,
     recipient) hashed by `tasks.email.message_id_for`.
     """
-    from core.events import APPLICATION_SUBMITTED
-    from core.models import Application, DeliveryStatus, EmailDelivery, OutboxEvent
+    from core.applications.models import Application
+    from core.outbox.events import APPLICATION_SUBMITTED
+    from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
     from tasks.email import message_id_for
 
     check = EmailCheck()

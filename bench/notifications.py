@@ -145,8 +145,10 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from core import events, services
-    from core.models import Role, User
+    from core.accounts.models import Role, User
+    from core.applications import services as application_services
+    from core.jobs import services as job_services
+    from core.outbox import events
     from tasks import relay
     from worker.celery import DEAD_LETTER_QUEUE, app
 
@@ -178,8 +180,8 @@ def main() -> int:
     employer = User.objects.create(
         username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER
     )
-    category = services.create_category(name="Bench", slug="bench")
-    job = services.create_job(
+    category = job_services.create_category(name="Bench", slug="bench")
+    job = job_services.create_job(
         employer=employer,
         fields={
             "title": "Benchmark Engineer",
@@ -198,7 +200,7 @@ def main() -> int:
     seekers = list(User.objects.filter(role=Role.JOB_SEEKER).order_by("id"))
 
     def apply(seeker: User) -> None:
-        services.apply_to_job(
+        application_services.apply_to_job(
             applicant=seeker,
             job=job,
             cover_letter="I measure end-to-end latency for a living.",

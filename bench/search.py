@@ -3,7 +3,7 @@
 Compares, per query, the first page as the API builds it (a `Paginator` over the queryset:
 `count` plus 20 rows) of
 
-- `core.selectors.list_open_jobs(filters=JobListFilters(search=word))`: full text on the
+- `core.jobs.selectors.list_open_jobs(filters=JobListFilters(search=word))`: full text on the
   trigger-maintained, GIN-indexed `search_vector`, ranked by relevance; and
 - a baseline: the same open-jobs queryset filtered with `ILIKE '%word%'` over title, description,
   company name and location, newest first, same pagination.
@@ -53,7 +53,7 @@ def seed(jobs: int) -> float | None:
     """Seed `jobs` jobs unless they are there already; returns the seconds it took, or None."""
     from django.db import connection, transaction
 
-    from core.models import Job
+    from core.jobs.models import Job
 
     if Job.objects.count() >= jobs:
         with connection.cursor() as cursor:
@@ -110,8 +110,8 @@ def ilike_jobs(text: str):
     """The baseline: open jobs with every word somewhere in the four searched columns."""
     from django.db.models import Q
 
-    from core import selectors
-    from core.models import Job
+    from core.jobs import selectors
+    from core.jobs.models import Job
 
     jobs = Job.objects.open().select_related("category").only(*selectors.LISTED_FIELDS)
     for word in text.split():
@@ -126,7 +126,7 @@ def ilike_jobs(text: str):
 
 
 def fts_jobs(text: str):
-    from core import selectors
+    from core.jobs import selectors
 
     return selectors.list_open_jobs(filters=selectors.JobListFilters(search=text))
 
@@ -194,8 +194,9 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from core import events, selectors
-    from core.models import Job
+    from core.jobs import selectors
+    from core.jobs.models import Job
+    from core.outbox import events
 
     events.set_publisher(None)
     call_command("migrate", verbosity=0)

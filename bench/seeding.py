@@ -106,7 +106,8 @@ def empty_tables(cursor) -> None:
 
 def employer_and_categories(category_names: list[str]):
     """The one employer who owns the seeded jobs, and a category for each name (Django set up)."""
-    from core.models import Category, Role, User
+    from core.accounts.models import Role, User
+    from core.jobs.models import Category
 
     employer = User.objects.create(
         username="bench_employer", email="employer@bench.test", role=Role.EMPLOYER

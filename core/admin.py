@@ -1,18 +1,37 @@
-"""Django admin for every model of the job board."""
+"""Django admin for every model of the job board.
 
+An operator's edit is a write like any other: it goes through the domain's services, so it has
+its events, its history rows and its cache refresh, and the workers and emails see it. Whatever
+no service writes is read-only here.
+"""
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from core import services
-from core.models import (
-    Application,
-    ApplicationStatusChange,
-    Category,
-    EmailDelivery,
-    Job,
-    OutboxEvent,
-    User,
+from core.accounts.models import User
+from core.applications import services as application_services
+from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
+from core.applications.services import EMPLOYER_TRANSITIONS
+from core.exceptions import DomainError
+from core.jobs import services as job_services
+from core.jobs.models import EDITABLE_JOB_FIELDS, Category, Job, JobStatus
+from core.outbox import services as outbox_services
+from core.outbox.models import EmailDelivery, OutboxEvent
+
+# What only the services change on a job: who owns it and where it is in its life.
+LIFECYCLE_FIELDS = (
+    "employer",
+    "status",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "expires_at",
+    "closed_at",
+    "deleted_at",
+    "expiry_reminder_sent_at",
 )
+EDITABLE_JOB_STATUSES = (JobStatus.DRAFT, JobStatus.PUBLISHED)
 
 
 @admin.register(User)
@@ -25,21 +44,88 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    """Categories, written through the jobs services: the public category list is refreshed as
+    for an API call."""
+
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
+    def save_model(self, request, obj: Category, form, change: bool) -> None:
+        if change:
+            job_services.update_category(category=obj, name=obj.name, slug=obj.slug)
+            return
+        created = job_services.create_category(name=obj.name, slug=obj.slug)
+        obj.pk, obj.created_at = created.pk, created.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj: Category) -> None:
+        job_services.delete_category(category=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for category in queryset:
+            job_services.delete_category(category=category)
+
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    """Jobs as their employers edit them, through the jobs services: an edit of a visible job
+    emits `job.updated`, and publishing, closing, renewing and deleting are the services' own
+    actions (events, listing refresh, expiry dates) rather than fields to type into. Jobs are
+    posted by employers, not here."""
+
     list_display = ("title", "company_name", "category", "status", "published_at", "expires_at")
     list_filter = ("status", "employment_type", "remote", "category")
     search_fields = ("title", "company_name", "location")
-    raw_id_fields = ("employer",)
     list_select_related = ("category",)
-    readonly_fields = ("created_at", "updated_at")
-    exclude = ("search_vector",)
+    fields = (*EDITABLE_JOB_FIELDS, *LIFECYCLE_FIELDS)
+    readonly_fields = LIFECYCLE_FIELDS
     date_hierarchy = "created_at"
+    actions = ["publish", "close", "renew"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj: Job | None = None) -> tuple[str, ...]:
+        if obj is not None and obj.status not in EDITABLE_JOB_STATUSES:
+            return self.fields  # a closed or expired job cannot be edited (`update_job`)
+        return self.readonly_fields
+
+    def save_model(self, request, obj: Job, form, change: bool) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        job_services.update_job(job=obj, changes=changes)
+
+    def delete_model(self, request, obj: Job) -> None:
+        job_services.delete_job(job=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for job in queryset:
+            job_services.delete_job(job=job)
+
+    def _each(self, request, queryset, service, done: str) -> None:
+        changed, refused = 0, []
+        for job in queryset:
+            try:
+                service(job=job)
+            except DomainError as exc:
+                refused.append(f"{job}: {exc.detail}")
+            else:
+                changed += 1
+        self.message_user(request, f"{changed} job(s) {done}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+
+    @admin.action(description="Publish the selected drafts")
+    def publish(self, request, queryset) -> None:
+        self._each(request, queryset, job_services.publish_job, "published")
+
+    @admin.action(description="Close the selected jobs")
+    def close(self, request, queryset) -> None:
+        self._each(request, queryset, job_services.close_job, "closed")
+
+    @admin.action(description="Renew the selected jobs for another lifetime")
+    def renew(self, request, queryset) -> None:
+        self._each(request, queryset, job_services.renew_job, "renewed")
 
 
 class ApplicationStatusChangeInline(admin.TabularInline):
@@ -52,14 +138,57 @@ class ApplicationStatusChangeInline(admin.TabularInline):
         return False
 
 
+class ApplicationAdminForm(forms.ModelForm):
+    """An application's status, moved along the employer's pipeline, with a note for its history."""
+
+    note = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="Kept in the application's history with the status change.",
+    )
+
+    class Meta:
+        model = Application
+        fields = ("status",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.status
+        allowed = {current, *EMPLOYER_TRANSITIONS.get(current, ())}
+        self.fields["status"].choices = [
+            (value, label) for value, label in ApplicationStatus.choices if value in allowed
+        ]
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
+    """Applications: only the status moves here, through the applications service, so the move
+    is in the history and the applicant gets its email as after an employer's. Applications are
+    sent by job seekers and never deleted."""
+
+    form = ApplicationAdminForm
     list_display = ("id", "job", "applicant", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("job__title", "applicant__username", "applicant__email")
-    raw_id_fields = ("job", "applicant")
     list_select_related = ("job", "applicant")
+    fields = ("job", "applicant", "cover_letter", "resume_url", "status", "note", "created_at")
+    readonly_fields = ("job", "applicant", "cover_letter", "resume_url", "created_at")
     inlines = [ApplicationStatusChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: Application, form, change: bool) -> None:
+        if "status" in form.changed_data:
+            application_services.change_application_status(
+                application=obj,
+                to_status=form.cleaned_data["status"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
 
 
 @admin.register(OutboxEvent)
@@ -77,7 +206,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected events again (subscribers are idempotent)")
     def replay(self, request, queryset) -> None:
-        count = services.replay_events(event_ids=list(queryset.values_list("id", flat=True)))
+        count = outbox_services.replay_events(event_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} event(s) queued for publishing.", messages.SUCCESS)
 
 
@@ -95,7 +224,7 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed deliveries")
     def retry(self, request, queryset) -> None:
-        retried, missing = services.retry_failed_deliveries(
+        retried, missing = outbox_services.retry_failed_deliveries(
             delivery_ids=list(queryset.values_list("id", flat=True))
         )
         self.message_user(

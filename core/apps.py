@@ -10,5 +10,3 @@ class CoreConfig(AppConfig):
         from jobboard import database
 
         database.install()
-        # Registers the OpenAPI extensions (authentication scheme) with drf-spectacular.
-        from core.api import schema  # noqa: F401

@@ -1,7 +1,7 @@
 """Demo data of a chosen size, written in bulk: employers, job seekers, jobs and applications.
 
 `manage.py load_demo_data --employers N --seekers N --jobs N --applications N` calls `load`.
-Unlike every other write, this one bypasses `core.services` on purpose: rows are inserted with
+Unlike every other write, this one bypasses the domains' services on purpose: rows are inserted with
 `bulk_create` in batches and **no outbox event is recorded**. An event per row would make the
 workers email an employer for each of thousands of applications (and refresh the listings as
 many times); demo data must not do that. What the events would have done for the public is done
@@ -36,18 +36,10 @@ from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import listings, services
-from core.models import (
-    Application,
-    ApplicationStatus,
-    ApplicationStatusChange,
-    Category,
-    EmploymentType,
-    Job,
-    JobStatus,
-    Role,
-    User,
-)
+from core.accounts.models import Role, User
+from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
+from core.jobs import listing_cache, services
+from core.jobs.models import Category, EmploymentType, Job, JobStatus
 from core.wordlists import (
     COMPANY_NAMES,
     COMPANY_SUFFIXES,
@@ -207,7 +199,7 @@ def load(
             seeker_rows, applications, seed=seed, now=now
         )
         if made_jobs:
-            listings.invalidate_after_commit()
+            listing_cache.invalidate_after_commit()
     return DemoDataReport(
         employers=Generated(len(employer_rows), made_employers),
         seekers=Generated(len(seeker_rows), made_seekers),

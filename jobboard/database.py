@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import select
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -34,6 +33,8 @@ from collections.abc import Iterator
 import psycopg2
 from django.conf import settings
 from psycopg2 import extensions
+
+from core.circuit_breakers import circuit_breaker
 
 # Seconds the current context may wait for one database answer; None: the process default.
 _request_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -48,63 +49,42 @@ class DatabaseTimeout(psycopg2.OperationalError):
     did not)."""
 
 
-class _Circuit:
-    """Open for `DATABASE_CIRCUIT_SECONDS` after a timeout; then one trial call per window.
+# Open for DATABASE_CIRCUIT_SECONDS after a wait ran out; then one trial call per period.
+circuit = circuit_breaker("database", open_seconds=lambda: settings.DATABASE_CIRCUIT_SECONDS)
 
-    `trips` counts the timeouts: a connection opened before the latest one is presumed dead (a
-    hung server or a partition leaves every open connection as silent as the one that timed
-    out), so it is refused at its next use instead of costing one more full wait. Django's
-    health check of persistent connections then opens a fresh one.
+
+class _ConnectionAges:
+    """Which connections were opened before the latest timed-out wait of this process.
+
+    A hung server or a partition leaves every open connection as silent as the one that timed
+    out: such a connection is refused at its next use instead of costing one more full wait,
+    and Django's health check of persistent connections then opens a fresh one.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tripped = False
-        self._retry_at = 0.0
-        self.trips = 0
-        self._opened_at_trip: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.timeouts = 0
+        self._opened_after: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def opened(self, conn: extensions.connection) -> None:
-        self._opened_at_trip[conn] = self.trips
+        self._opened_after[conn] = self.timeouts
 
-    def predates_last_trip(self, conn: extensions.connection) -> bool:
-        return self._opened_at_trip.get(conn, self.trips) < self.trips
+    def timed_out(self) -> None:
+        self.timeouts += 1
 
-    def allow(self) -> bool:
-        if not self._tripped:
-            return True
-        with self._lock:
-            now = time.monotonic()
-            if now < self._retry_at:
-                return False
-            # This call is the trial: the others keep failing fast until it has answered.
-            self._retry_at = now + settings.DATABASE_CIRCUIT_SECONDS
-            return True
+    def predates_last_timeout(self, conn: extensions.connection) -> bool:
+        return self._opened_after.get(conn, self.timeouts) < self.timeouts
 
-    def succeeded(self) -> None:
-        if self._tripped:
-            with self._lock:
-                self._tripped = False
-                self._retry_at = 0.0
-
-    def failed(self) -> None:
-        with self._lock:
-            self.trips += 1
-            self._tripped = True
-            self._retry_at = time.monotonic() + settings.DATABASE_CIRCUIT_SECONDS
-
-    def reset(self) -> None:
-        with self._lock:
-            self._tripped = False
-            self._retry_at = 0.0
-            self._opened_at_trip.clear()
-
-    @property
-    def is_open(self) -> bool:
-        return self._tripped
+    def forget(self) -> None:
+        self._opened_after.clear()
 
 
-circuit = _Circuit()
+connection_ages = _ConnectionAges()
+
+
+def reset() -> None:
+    """Close the circuit and forget every timeout (tests, between simulated outages)."""
+    circuit.close()
+    connection_ages.forget()
 
 
 def _timeout_for(conn: extensions.connection) -> float | None:
@@ -123,7 +103,7 @@ def wait_with_deadline(conn: extensions.connection) -> None:
     if not circuit.allow():
         raise DatabaseTimeout("the database did not answer recently; not trying again for a moment")
     connecting = conn.status == extensions.STATUS_SETUP
-    if not connecting and circuit.predates_last_trip(conn):
+    if not connecting and connection_ages.predates_last_timeout(conn):
         raise DatabaseTimeout("connection opened before the database stopped answering")
     timeout = _timeout_for(conn)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -132,12 +112,13 @@ def wait_with_deadline(conn: extensions.connection) -> None:
         state = conn.poll()
         if state == extensions.POLL_OK:
             if connecting:
-                circuit.opened(conn)
+                connection_ages.opened(conn)
             circuit.succeeded()
             return
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
-            circuit.failed()
+            circuit.open()
+            connection_ages.timed_out()
             raise DatabaseTimeout(f"the database did not answer within {timeout:g}s")
         if state == extensions.POLL_READ:
             select.select([fileno], [], [], remaining)

@@ -285,9 +285,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": "core.models.JobStatus",
-        "ApplicationStatusEnum": "core.models.ApplicationStatus",
-        "EmploymentTypeEnum": "core.models.EmploymentType",
+        "JobStatusEnum": "core.jobs.models.JobStatus",
+        "ApplicationStatusEnum": "core.applications.models.ApplicationStatus",
+        "EmploymentTypeEnum": "core.jobs.models.EmploymentType",
     },
 }
 

@@ -34,7 +34,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from core.models import DeliveryStatus, EmailDelivery, OutboxEvent
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,10 @@ from celery import shared_task
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from core import events, listings
-from core.models import OutboxEvent
+from core.api import listings
+from core.jobs import listing_cache
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def refresh_listings(event_id: str) -> str:
     """Make the listings reflect the job an event is about, within moments of its commit."""
     event = OutboxEvent.objects.filter(pk=event_id).only("payload").first()
     job_id = event.payload.get("job_id") if event else None
-    listings.bump_generation()
+    listing_cache.bump_generation()
     if cache.add("listings:warm-lock", 1, timeout=WARM_INTERVAL_SECONDS):
         return f"warmed {listings.warm(job_id=job_id)}"
     if job_id:

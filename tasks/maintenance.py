@@ -11,7 +11,9 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from core import services
+from core.accounts import services as account_services
+from core.jobs import expiry
+from core.outbox import services as outbox_services
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ PERIODIC = {"ignore_result": True, "acks_late": True}
 @shared_task(name="tasks.maintenance.expire_stale_jobs", **PERIODIC)
 def expire_stale_jobs() -> int:
     """Expire published jobs past `expires_at`; each emits `job.expired` (listings, email)."""
-    expired = services.expire_stale_jobs(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)
+    expired = expiry.expire_stale_jobs(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)
     if expired:
         logger.info("expiry: %d job(s) expired", expired)
     return expired
@@ -30,7 +32,7 @@ def expire_stale_jobs() -> int:
 @shared_task(name="tasks.maintenance.send_expiry_reminders", **PERIODIC)
 def send_expiry_reminders() -> int:
     """Flag jobs entering the reminder window; each emits `job.expiring_soon` (email)."""
-    flagged = services.flag_jobs_expiring_soon(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)
+    flagged = expiry.flag_jobs_expiring_soon(batch_size=settings.JOB_EXPIRY_BATCH_SIZE)
     if flagged:
         logger.info("expiry: %d reminder(s) due", flagged)
     return flagged
@@ -40,13 +42,13 @@ def send_expiry_reminders() -> int:
 def housekeeping() -> dict[str, int]:
     """Prune published outbox rows and old delivery logs; flush expired refresh tokens."""
     pruned = {
-        "outbox_events": services.prune_published_events(
+        "outbox_events": outbox_services.prune_published_events(
             older_than_days=settings.OUTBOX_RETENTION_DAYS
         ),
-        "email_deliveries": services.prune_deliveries(
+        "email_deliveries": outbox_services.prune_deliveries(
             older_than_days=settings.DELIVERY_RETENTION_DAYS
         ),
-        "expired_tokens": services.flush_expired_tokens(),
+        "expired_tokens": account_services.flush_expired_tokens(),
     }
     logger.info("housekeeping: %s", pruned)
     return pruned

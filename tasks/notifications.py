@@ -21,8 +21,11 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from core import events
-from core.models import Application, ApplicationStatus, Job, OutboxEvent, User
+from core.accounts.models import User
+from core.applications.models import Application, ApplicationStatus
+from core.jobs.models import Job
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from tasks.email import (
     DeliveryError,
     DeliveryInProgress,

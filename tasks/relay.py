@@ -20,16 +20,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.events import subscribers_of
-from core.models import OutboxEvent
+from core.circuit_breakers import CircuitOpen, circuit_breaker
+from core.outbox.events import subscribers_of
+from core.outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 SWEEP_TIME_BUDGET_SECONDS = 20.0
 
-# Monotonic time until which the web process does not try the broker again.
-_circuit_open_until = 0.0
+# After a failed publish the web process leaves the broker alone for `OUTBOX_CIRCUIT_SECONDS`.
+broker_circuit = circuit_breaker(
+    "outbox relay", open_seconds=lambda: settings.OUTBOX_CIRCUIT_SECONDS
+)
 
 
 def relay_pending(*, event_ids: list[uuid.UUID] | None = None, limit: int = SWEEP_BATCH) -> int:
@@ -77,13 +80,11 @@ def publish_after_commit(event_ids: list[uuid.UUID]) -> None:
     A failure opens the circuit for `OUTBOX_CIRCUIT_SECONDS`: requests in that window leave their
     events to the sweep instead of each waiting on a broker that is down.
     """
-    global _circuit_open_until
-    if time.monotonic() < _circuit_open_until:
-        return
     try:
-        relay_pending(event_ids=event_ids, limit=len(event_ids))
+        broker_circuit.call(relay_pending, event_ids=event_ids, limit=len(event_ids))
+    except CircuitOpen:
+        return
     except Exception as exc:
-        _circuit_open_until = time.monotonic() + settings.OUTBOX_CIRCUIT_SECONDS
         logger.warning(
             "outbox: publishing %d event(s) failed (%s: %s); the sweep will retry them",
             len(event_ids),

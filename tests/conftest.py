@@ -16,11 +16,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import events, listings, services
-from core.api import throttling
-from core.models import Application, Category, Job, JobStatus, Role, User
-from jobboard import database
-from tasks import relay
+from core import circuit_breakers
+from core.accounts.models import Role, User
+from core.applications import services as application_services
+from core.applications.models import Application
+from core.jobs import listing_cache
+from core.jobs import services as job_services
+from core.jobs.models import Category, Job, JobStatus
+from core.outbox import events
 
 PASSWORD = "Correct-Horse-Battery-9"
 _counter = itertools.count(1)
@@ -45,23 +48,19 @@ def _isolated_cache(settings):
     # moment after commit, has tests of its own (tests/core/test_listings_cache.py, tests/e2e).
     settings.LISTINGS_CACHE_ENABLED = False
     cache.clear()
-    listings.forget_local()  # also forgets a cache outage another test simulated
-    throttling._down_until = 0.0
+    listing_cache.forget_local()
     yield
     cache.clear()
-    listings.forget_local()
-    throttling._down_until = 0.0
+    listing_cache.forget_local()
 
 
 @pytest.fixture(autouse=True)
-def _closed_relay_circuit():
-    """A broker or database outage one test simulated does not leave a circuit open for the
-    next."""
-    relay._circuit_open_until = 0.0
-    database.circuit.reset()
+def _closed_circuit_breakers():
+    """An outage one test simulated (broker, cache) leaves no circuit open for the next: the
+    relay's, the listings cache's and the throttles' breakers are all closed here."""
+    circuit_breakers.close_all()
     yield
-    relay._circuit_open_until = 0.0
-    database.circuit.reset()
+    circuit_breakers.close_all()
 
 
 @pytest.fixture
@@ -157,7 +156,7 @@ def admin_client_api(admin_user) -> APIClient:
 
 @pytest.fixture
 def category(db) -> Category:
-    return services.create_category(name="Backend", slug="backend")
+    return job_services.create_category(name="Backend", slug="backend")
 
 
 @pytest.fixture
@@ -180,11 +179,11 @@ def make_job(db, employer, category) -> Callable[..., Job]:
             "category": category,
         }
         defaults.update(fields)
-        job = services.create_job(
+        job = job_services.create_job(
             employer=owner or employer, fields=defaults, draft=status == JobStatus.DRAFT
         )
         if status == JobStatus.CLOSED:
-            job = services.close_job(job=job)
+            job = job_services.close_job(job=job)
         if expired:
             Job.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
             job.refresh_from_db()
@@ -205,7 +204,7 @@ def job(make_job) -> Job:
 
 @pytest.fixture
 def application(job, seeker) -> Application:
-    return services.apply_to_job(
+    return application_services.apply_to_job(
         applicant=seeker,
         job=job,
         cover_letter="I love APIs.",

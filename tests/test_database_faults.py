@@ -14,7 +14,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.utils import load_backend
 
-from core import selectors
+from core.applications import selectors
 from jobboard import database
 from tests.faultproxy import FaultProxy
 from tests.services import POSTGRESQL, require
@@ -30,7 +30,7 @@ def proxied_database(db):
     wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, DEFAULT_DB_ALIAS)
     yield proxy, wrapper
     # Before the test database's own teardown: an open circuit would refuse its rollback too.
-    database.circuit.reset()
+    database.reset()
     wrapper.close()
     proxy.close()
 
@@ -150,11 +150,11 @@ def unavailable(*args, **kwargs):
 
 
 def test_an_api_request_that_finds_the_database_unavailable_is_a_503_to_retry(
-    monkeypatch, anon_client
+    monkeypatch, seeker_client
 ):
-    monkeypatch.setattr(selectors, "categories_with_open_job_counts", unavailable)
+    monkeypatch.setattr(selectors, "applications_of_seeker", unavailable)
 
-    response = anon_client.get("/api/categories/")
+    response = seeker_client.get("/api/applications/seeker/")
 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -180,21 +180,21 @@ def test_a_request_outside_drf_that_finds_the_database_unavailable_is_a_503(
     assert response.json()["code"] == "service_unavailable"
 
 
-def test_a_bug_is_still_a_500(monkeypatch, anon_client):
+def test_a_bug_is_still_a_500(monkeypatch, seeker_client):
     def bug(*args, **kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr(selectors, "categories_with_open_job_counts", bug)
-    anon_client.raise_request_exception = False
+    monkeypatch.setattr(selectors, "applications_of_seeker", bug)
+    seeker_client.raise_request_exception = False
 
-    response = anon_client.get("/api/categories/")
+    response = seeker_client.get("/api/applications/seeker/")
 
     assert response.status_code == 500
 
 
 def test_the_liveness_probe_never_touches_the_database(monkeypatch, client):
     monkeypatch.setattr(database, "wait_with_deadline", unavailable)
-    database.circuit.failed()  # even with the circuit open
+    database.circuit.open()  # even with the circuit open
 
     response = client.get("/healthz")
 

@@ -45,8 +45,10 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
-from core import services
-from core.models import Category, Job, JobStatus, Role, User
+from core.accounts.models import Role, User
+from core.applications import services as application_services
+from core.jobs import services as job_services
+from core.jobs.models import Category, Job, JobStatus
 from tests.conftest import make_user
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -79,9 +81,9 @@ def _job(employer: User, category: Category, title: str, **state) -> int:
         "salary_currency": "EUR",
     }
     draft = state.get("status") == JobStatus.DRAFT
-    job = services.create_job(employer=employer, fields=fields, draft=draft)
+    job = job_services.create_job(employer=employer, fields=fields, draft=draft)
     if state.get("status") == JobStatus.CLOSED:
-        services.close_job(job=job)
+        job_services.close_job(job=job)
     return job.pk
 
 
@@ -94,9 +96,9 @@ def seed_world() -> dict:
         "other_job_seeker": make_user(Role.JOB_SEEKER, username="bob"),
         "admin": make_user("", username="root_admin", is_staff=True, is_superuser=True),
     }
-    backend = services.create_category(name="Backend", slug="backend")
-    design = services.create_category(name="Design", slug="design")
-    services.create_category(name="Unused", slug="unused")  # deletable by the admin
+    backend = job_services.create_category(name="Backend", slug="backend")
+    design = job_services.create_category(name="Design", slug="design")
+    job_services.create_category(name="Unused", slug="unused")  # deletable by the admin
 
     employer, other = users["employer"], users["other_employer"]
     open_jobs = [
@@ -113,7 +115,7 @@ def seed_world() -> dict:
     applications = []
     for seeker in (users["job_seeker"], users["other_job_seeker"]):
         for job_id in open_jobs[::2]:
-            application = services.apply_to_job(
+            application = application_services.apply_to_job(
                 applicant=seeker,
                 job=Job.objects.get(pk=job_id),
                 cover_letter="I build APIs.",

@@ -23,7 +23,6 @@ from core.request_id import bind_request_id, clean_request_id, reset_request_id
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
 
 
-
 class JobboardCelery(Celery):
     """Celery whose every publish (tasks, retries, beat, the outbox relay) is bounded.
 

@@ -1,1 +1,3 @@
-"""The HTTP API: serializers, views, permissions and URLs over the services and selectors."""
+"""REST: one module per domain (`accounts`, `jobs`, `applications`: views and the shapes they
+read and answer), the public documents the listings cache serves (`listings`), and what they
+share: strict fields, the OpenAPI schema, URLs, pagination, permissions, throttles, errors."""

@@ -1,6 +1,6 @@
 """The OpenAPI schema: drf-spectacular's generator made to say what the API really answers.
 
-Loaded from `CoreConfig.ready` (the extensions register themselves) and named as
+Loaded with the REST layer by `core.api.urls` (the extensions register themselves) and named as
 `DEFAULT_SCHEMA_CLASS`. The schema is held to the running API by the schema-fuzzing test
 (`tests/test_schema_fuzzing.py`): every status an operation can answer is documented with its
 body, and every string field says what the serializer refuses (NUL characters, blank text).
@@ -237,7 +237,7 @@ class BearerHeaderScheme(OpenApiAuthenticationExtension):
 class RegisterSchema(OpenApiSerializerExtension):
     """Registration takes exactly one role: `oneOf` an employer or a job seeker."""
 
-    target_class = "core.api.serializers.RegisterSerializer"
+    target_class = "core.api.accounts.RegisterSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)

@@ -15,22 +15,23 @@ import time
 
 from rest_framework import throttling
 
+from core.circuit_breakers import CircuitOpen, circuit_breaker
+
 logger = logging.getLogger(__name__)
 
 
 RETRY_AFTER_SECONDS = 5.0
-_down_until = 0.0
+# After a failure of the counter store, throttles pass requests without asking it for a while.
+throttle_circuit = circuit_breaker("throttles", open_seconds=RETRY_AFTER_SECONDS)
 
 
 class _FailOpen:
     def allow_request(self, request, view) -> bool:
-        global _down_until
-        if time.monotonic() < _down_until:
-            return True  # the cache failed moments ago: do not wait on it for every request
         try:
-            return super().allow_request(request, view)
+            return throttle_circuit.call(super().allow_request, request, view)
+        except CircuitOpen:
+            return True  # the cache failed moments ago: do not wait on it for every request
         except Exception as exc:
-            _down_until = time.monotonic() + RETRY_AFTER_SECONDS
             logger.warning(
                 "throttling skipped, cache unavailable (%s: %s)", type(exc).__name__, exc
             )

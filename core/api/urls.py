@@ -1,48 +1,53 @@
-"""Routes of the API under `/api/`; the contract's paths are kept exactly."""
+"""Routes of the API under `/api/`; the contract's paths are kept exactly.
+
+This module is where the REST layer is loaded (`jobboard.urls` includes it), so it also loads the
+OpenAPI extensions of `core.api.schema`, which register themselves with drf-spectacular.
+"""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from core.api import views
+from core.api import accounts, applications, jobs
+from core.api import schema as _schema  # noqa: F401 (registers the OpenAPI extensions)
 
 router = SimpleRouter()
-router.register("jobs", views.JobViewSet, basename="job")
+router.register("jobs", jobs.JobViewSet, basename="job")
 
 urlpatterns = [
-    path("users/register/", views.RegisterView.as_view(), name="register"),
-    path("users/me/", views.MeView.as_view(), name="me"),
-    path("users/me/password/", views.PasswordChangeView.as_view(), name="password-change"),
-    path("token/", views.TokenObtainPairView.as_view(), name="token-obtain"),
-    path("token/refresh/", views.TokenRefreshView.as_view(), name="token-refresh"),
-    path("token/verify/", views.TokenVerifyView.as_view(), name="token-verify"),
-    path("token/blacklist/", views.TokenBlacklistView.as_view(), name="token-blacklist"),
-    path("categories/", views.CategoryListView.as_view(), name="category-list"),
-    path("categories/<int:pk>/", views.CategoryDetailView.as_view(), name="category-detail"),
-    path("jobs/create/", views.JobCreateView.as_view(), name="job-create"),
-    path("applications/apply/", views.ApplyView.as_view(), name="application-apply"),
+    path("users/register/", accounts.RegisterView.as_view(), name="register"),
+    path("users/me/", accounts.MeView.as_view(), name="me"),
+    path("users/me/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path("token/", accounts.TokenObtainPairView.as_view(), name="token-obtain"),
+    path("token/refresh/", accounts.TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/verify/", accounts.TokenVerifyView.as_view(), name="token-verify"),
+    path("token/blacklist/", accounts.TokenBlacklistView.as_view(), name="token-blacklist"),
+    path("categories/", jobs.CategoryListView.as_view(), name="category-list"),
+    path("categories/<int:pk>/", jobs.CategoryDetailView.as_view(), name="category-detail"),
+    path("jobs/create/", jobs.JobCreateView.as_view(), name="job-create"),
+    path("applications/apply/", applications.ApplyView.as_view(), name="application-apply"),
     path(
         "applications/seeker/",
-        views.SeekerApplicationListView.as_view(),
+        applications.SeekerApplicationListView.as_view(),
         name="application-seeker-list",
     ),
     path(
         "applications/employer/",
-        views.EmployerApplicationListView.as_view(),
+        applications.EmployerApplicationListView.as_view(),
         name="application-employer-list",
     ),
     path(
         "applications/<int:pk>/",
-        views.ApplicationDetailView.as_view(),
+        applications.ApplicationDetailView.as_view(),
         name="application-detail",
     ),
     path(
         "applications/<int:pk>/status/",
-        views.ApplicationStatusView.as_view(),
+        applications.ApplicationStatusView.as_view(),
         name="application-status",
     ),
     path(
         "applications/<int:pk>/withdraw/",
-        views.ApplicationWithdrawView.as_view(),
+        applications.ApplicationWithdrawView.as_view(),
         name="application-withdraw",
     ),
     *router.urls,

@@ -4,20 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0006_outboxevent_request_id'),
+        ("core", "0006_outboxevent_request_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='emaildelivery',
-            name='unknown_outcomes',
+            model_name="emaildelivery",
+            name="unknown_outcomes",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='emaildelivery',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16),
+            model_name="emaildelivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

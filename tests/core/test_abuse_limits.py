@@ -25,7 +25,10 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.models import Application, Job, JobStatus, OutboxEvent, Role, User
+from core.accounts.models import Role, User
+from core.applications.models import Application
+from core.jobs.models import Job, JobStatus
+from core.outbox.models import OutboxEvent
 from tests.conftest import PASSWORD, client_for, make_user
 from tests.core.conftest import HttpAnswer
 

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from core.models import Role, User
+from core.accounts.models import Role, User
 from tests.conftest import PASSWORD, make_user
 from tests.services import POSTGRESQL, require
 

@@ -12,16 +12,12 @@ import threading
 import pytest
 from django.db import connection
 
-from core import services
-from core.models import (
-    Application,
-    ApplicationStatus,
-    ApplicationStatusChange,
-    Category,
-    JobStatus,
-    OutboxEvent,
-    Role,
-)
+from core.accounts.models import Role
+from core.applications import services as application_services
+from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
+from core.jobs import services as job_services
+from core.jobs.models import Category, JobStatus
+from core.outbox.models import OutboxEvent
 from tests.conftest import client_for, make_user
 from tests.services import POSTGRESQL, require
 
@@ -171,7 +167,7 @@ def test_concurrent_duplicate_applications_create_exactly_one():
     employer = make_user(Role.EMPLOYER, username="race_employer")
     seeker = make_user(Role.JOB_SEEKER, username="race_seeker")
     category = Category.objects.create(name="Race", slug="race")
-    job = services.create_job(
+    job = job_services.create_job(
         employer=employer,
         fields={
             "title": "Backend Engineer",
@@ -237,7 +233,7 @@ def test_applying_to_a_job_that_is_not_open_is_refused(
         job = make_job(status=JobStatus.DRAFT)
     else:
         job = make_job()
-        services.delete_job(job=job)
+        job_services.delete_job(job=job)
 
     response = seeker_client.post(APPLY_URL, apply_body(job.pk), format="json")
 
@@ -407,13 +403,13 @@ def test_seeker_list_shows_only_the_callers_applications(
 ):
     job_a = make_job(title="A")
     job_b = make_job(title="B", owner=other_employer)
-    mine_a = services.apply_to_job(
+    mine_a = application_services.apply_to_job(
         applicant=seeker, job=job_a, cover_letter="", resume_url=RESUME_URL
     )
-    mine_b = services.apply_to_job(
+    mine_b = application_services.apply_to_job(
         applicant=seeker, job=job_b, cover_letter="", resume_url=RESUME_URL
     )
-    theirs = services.apply_to_job(
+    theirs = application_services.apply_to_job(
         applicant=other_seeker, job=job_a, cover_letter="", resume_url=RESUME_URL
     )
 
@@ -429,7 +425,7 @@ def test_seeker_list_shows_only_the_callers_applications(
 
 
 def test_seeker_list_keeps_applications_to_a_deleted_job(seeker_client, application, job):
-    services.delete_job(job=job)
+    job_services.delete_job(job=job)
 
     response = seeker_client.get(SEEKER_LIST_URL)
 
@@ -462,7 +458,7 @@ def inbox(employer, other_employer, seeker, other_seeker, make_job):
     foreign_job = make_job(title="Foreign", owner=other_employer)
 
     def apply(applicant, job):
-        return services.apply_to_job(
+        return application_services.apply_to_job(
             applicant=applicant, job=job, cover_letter="", resume_url=RESUME_URL
         )
 
@@ -470,7 +466,9 @@ def inbox(employer, other_employer, seeker, other_seeker, make_job):
     a_by_other = apply(other_seeker, job_a)
     b_by_seeker = apply(seeker, job_b)
     foreign = apply(seeker, foreign_job)
-    services.change_application_status(application=a_by_other, to_status="reviewed", actor=employer)
+    application_services.change_application_status(
+        application=a_by_other, to_status="reviewed", actor=employer
+    )
     return {
         "job_a": job_a,
         "job_b": job_b,
@@ -788,7 +786,7 @@ def test_status_of_unknown_application_is_404(employer_client, application):
 
 
 def test_employer_can_still_move_applications_of_a_deleted_job(employer_client, application, job):
-    services.delete_job(job=job)
+    job_services.delete_job(job=job)
 
     response = employer_client.patch(status_url(application), {"status": "rejected"}, format="json")
 

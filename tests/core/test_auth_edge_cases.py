@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.models import Role, User
+from core.accounts.models import Role, User
 from tests.conftest import PASSWORD, make_user
 from tests.core.conftest import HttpAnswer
 from tests.services import POSTGRESQL, require

@@ -20,9 +20,13 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import services
-from core.api import views
-from core.models import Application, Category, Job, JobStatus, OutboxEvent, User
+from core.accounts.models import User
+from core.api import accounts as account_views
+from core.api import jobs as job_views
+from core.applications.models import Application
+from core.jobs import services
+from core.jobs.models import Category, Job, JobStatus
+from core.outbox.models import OutboxEvent
 from jobboard import urls as root_urls
 from tests.conftest import PASSWORD, client_for
 
@@ -458,7 +462,7 @@ class _ExtraView(APIView):
         return Response({})
 
 
-class _MeWithDelete(views.MeView):
+class _MeWithDelete(account_views.MeView):
     def delete(self, request):
         return Response(status=204)
 
@@ -480,7 +484,9 @@ def _urlconf_with(*extra: Any) -> ModuleType:
         (
             path(
                 "api/v2/",
-                include([path("jobs/<int:pk>/", views.JobViewSet.as_view({"delete": "destroy"}))]),
+                include(
+                    [path("jobs/<int:pk>/", job_views.JobViewSet.as_view({"delete": "destroy"}))]
+                ),
             ),
             {("api/v2/jobs/<int:pk>/", "delete")},
         ),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import services
-from core.models import Category, Job, JobStatus
+from core.jobs import services
+from core.jobs.models import Category, Job, JobStatus
 
 LIST_URL = "/api/categories/"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import listings
+from core.jobs import listing_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def cache_on(settings):
     settings.LISTINGS_CACHE_ENABLED = True
-    listings.forget_local()
+    listing_cache.forget_local()
     yield
-    listings.forget_local()
+    listing_cache.forget_local()
 
 
 def slugs(client) -> list[str]:

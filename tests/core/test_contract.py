@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from core.models import Application, Job, JobStatus, OutboxEvent, User
+from core.accounts.models import User
+from core.applications.models import Application
+from core.jobs.models import Job, JobStatus
+from core.outbox.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 

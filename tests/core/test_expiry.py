@@ -1,6 +1,6 @@
 """Expiry of stale postings, expiry reminders, renewal, housekeeping and their emails, in-process.
 
-`services.expire_stale_jobs` and `services.flag_jobs_expiring_soon` are the set-based work beat
+`expiry.expire_stale_jobs` and `expiry.flag_jobs_expiring_soon` are the set-based work beat
 schedules (`tasks.maintenance`): each job is handled once, however many runs, batches or
 concurrent copies, and each handled job has exactly one event. `POST /api/jobs/{id}/renew/` is
 the employer's way back. Housekeeping prunes what is safe to prune and nothing else. The
@@ -23,17 +23,14 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 import tasks.email
-from core import events, services
-from core.models import (
-    Category,
-    DeliveryStatus,
-    EmailDelivery,
-    Job,
-    JobStatus,
-    OutboxEvent,
-    Role,
-    User,
-)
+from core.accounts import services as account_services
+from core.accounts.models import Role, User
+from core.jobs import expiry
+from core.jobs import services as job_services
+from core.jobs.models import Category, Job, JobStatus
+from core.outbox import events
+from core.outbox import services as outbox_services
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tasks import maintenance
 from tasks.notifications import notify_employer_of_expiry, remind_employer_of_expiry
 from tests.conftest import make_user
@@ -103,7 +100,7 @@ def test_expiry_expires_only_published_jobs_past_their_date(make_job):
     Job.objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
     before = set(OutboxEvent.objects.values_list("id", flat=True))
 
-    expired = services.expire_stale_jobs()
+    expired = expiry.expire_stale_jobs()
 
     assert expired == 3
     assert {job.pk: status_of(job) for job in stale} == {job.pk: JobStatus.EXPIRED for job in stale}
@@ -124,9 +121,9 @@ def test_expiry_boundary_is_expires_at_itself(make_job):
     job = make_job()
     expires_at = Job.objects.get(pk=job.pk).expires_at
 
-    assert services.expire_stale_jobs(now=expires_at - timedelta(microseconds=1)) == 0
+    assert expiry.expire_stale_jobs(now=expires_at - timedelta(microseconds=1)) == 0
     assert status_of(job) == JobStatus.PUBLISHED
-    assert services.expire_stale_jobs(now=expires_at) == 1
+    assert expiry.expire_stale_jobs(now=expires_at) == 1
     assert status_of(job) == JobStatus.EXPIRED
 
 
@@ -134,7 +131,7 @@ def test_expiry_works_across_batches_and_emits_one_event_per_job(employer, categ
     jobs = bulk_stale_jobs(employer=employer, category=category, count=10)
 
     # Four batches of at most 3, each its own transaction.
-    assert services.expire_stale_jobs(batch_size=3) == 10
+    assert expiry.expire_stale_jobs(batch_size=3) == 10
 
     assert Job.objects.filter(status=JobStatus.EXPIRED).count() == 10
     expired_events = events_of(events.JOB_EXPIRED)
@@ -146,11 +143,11 @@ def test_expiry_works_across_batches_and_emits_one_event_per_job(employer, categ
 
 def test_running_the_expiry_again_expires_and_emits_nothing_more(employer, category):
     bulk_stale_jobs(employer=employer, category=category, count=4)
-    assert services.expire_stale_jobs(batch_size=3) == 4
+    assert expiry.expire_stale_jobs(batch_size=3) == 4
     updated_at = dict(Job.objects.values_list("id", "updated_at"))
 
-    assert services.expire_stale_jobs(batch_size=3) == 0
-    assert services.expire_stale_jobs() == 0
+    assert expiry.expire_stale_jobs(batch_size=3) == 0
+    assert expiry.expire_stale_jobs() == 0
 
     assert len(events_of(events.JOB_EXPIRED)) == 4
     assert dict(Job.objects.values_list("id", "updated_at")) == updated_at
@@ -159,12 +156,12 @@ def test_running_the_expiry_again_expires_and_emits_nothing_more(employer, categ
 def test_expiry_costs_the_same_queries_for_5_and_50_stale_jobs(employer, category):
     bulk_stale_jobs(employer=employer, category=category, count=5)
     with CaptureQueriesContext(connection) as small:
-        assert services.expire_stale_jobs(batch_size=1000) == 5
+        assert expiry.expire_stale_jobs(batch_size=1000) == 5
 
     Job.objects.filter(title__startswith="Stale posting").update(title="Done")
     bulk_stale_jobs(employer=employer, category=category, count=50)
     with CaptureQueriesContext(connection) as big:
-        assert services.expire_stale_jobs(batch_size=1000) == 50
+        assert expiry.expire_stale_jobs(batch_size=1000) == 50
 
     assert len(big.captured_queries) == len(small.captured_queries)
     assert len(events_of(events.JOB_EXPIRED)) == 55
@@ -187,7 +184,7 @@ def test_expire_stale_jobs_task_runs_the_service_with_the_configured_batch_size(
 def test_two_concurrent_expiry_runs_expire_each_of_200_jobs_once(no_publisher):
     require(POSTGRESQL, why="row locks with SKIP LOCKED")
     employer = make_user(Role.EMPLOYER)
-    category = services.create_category(name="Ops", slug="ops")
+    category = job_services.create_category(name="Ops", slug="ops")
     jobs = bulk_stale_jobs(employer=employer, category=category, count=200)
     barrier = threading.Barrier(2)
     counts: list[int] = []
@@ -197,7 +194,7 @@ def test_two_concurrent_expiry_runs_expire_each_of_200_jobs_once(no_publisher):
     def run() -> None:
         try:
             barrier.wait(timeout=30)
-            expired = services.expire_stale_jobs(batch_size=7)
+            expired = expiry.expire_stale_jobs(batch_size=7)
             with lock:
                 counts.append(expired)
         except BaseException as exc:
@@ -224,14 +221,14 @@ def test_two_concurrent_expiry_runs_expire_each_of_200_jobs_once(no_publisher):
 def test_expiry_skips_rows_another_run_holds_and_leaves_them_to_it(no_publisher):
     require(POSTGRESQL, why="row locks with SKIP LOCKED")
     employer = make_user(Role.EMPLOYER)
-    category = services.create_category(name="Ops", slug="ops")
+    category = job_services.create_category(name="Ops", slug="ops")
     jobs = bulk_stale_jobs(employer=employer, category=category, count=30)
     held = [job.pk for job in jobs[:10]]
     other_run: list[int] = []
 
     def expire_in_another_connection() -> None:
         try:
-            other_run.append(services.expire_stale_jobs(batch_size=4))
+            other_run.append(expiry.expire_stale_jobs(batch_size=4))
         finally:
             connection.close()
 
@@ -246,7 +243,7 @@ def test_expiry_skips_rows_another_run_holds_and_leaves_them_to_it(no_publisher)
     assert set(Job.objects.filter(status=JobStatus.PUBLISHED).values_list("id", flat=True)) == (
         set(held)
     )
-    assert services.expire_stale_jobs(batch_size=4) == 10
+    assert expiry.expire_stale_jobs(batch_size=4) == 10
     job_ids = [event.payload["job_id"] for event in events_of(events.JOB_EXPIRED)]
     assert sorted(job_ids) == [job.pk for job in jobs]
 
@@ -270,7 +267,7 @@ def test_reminders_flag_jobs_inside_the_window_once(settings, make_job):
     expired = make_job(status=JobStatus.EXPIRED, title="Expired")
     before = set(OutboxEvent.objects.values_list("id", flat=True))
 
-    assert services.flag_jobs_expiring_soon() == 2
+    assert expiry.flag_jobs_expiring_soon() == 2
 
     new_events = list(OutboxEvent.objects.exclude(id__in=before))
     assert {event.event_type for event in new_events} == {events.JOB_EXPIRING_SOON}
@@ -285,17 +282,17 @@ def test_reminders_flag_jobs_inside_the_window_once(settings, make_job):
     for job in (next_week, past, draft, expired):
         assert job.pk not in flagged
 
-    assert services.flag_jobs_expiring_soon() == 0
+    assert expiry.flag_jobs_expiring_soon() == 0
     assert len(events_of(events.JOB_EXPIRING_SOON)) == 2
 
 
 def test_reminder_window_follows_the_setting(settings, make_job):
     job = set_expiry(make_job(), timedelta(days=5))
     settings.JOB_EXPIRY_REMINDER_DAYS = 3
-    assert services.flag_jobs_expiring_soon() == 0
+    assert expiry.flag_jobs_expiring_soon() == 0
 
     settings.JOB_EXPIRY_REMINDER_DAYS = 7
-    assert services.flag_jobs_expiring_soon() == 1
+    assert expiry.flag_jobs_expiring_soon() == 1
     assert [event.payload for event in events_of(events.JOB_EXPIRING_SOON)] == [payload_of(job)]
 
 
@@ -312,13 +309,13 @@ def test_send_expiry_reminders_task_flags_in_batches(settings, make_job):
 
 def test_a_renewed_job_is_reminded_again_before_its_new_date(employer_client, make_job):
     job = set_expiry(make_job(), timedelta(days=1))
-    assert services.flag_jobs_expiring_soon() == 1
+    assert expiry.flag_jobs_expiring_soon() == 1
 
     assert employer_client.post(renew_url(job)).status_code == 200
-    assert services.flag_jobs_expiring_soon() == 0  # 30 days away again
+    assert expiry.flag_jobs_expiring_soon() == 0  # 30 days away again
     set_expiry(job, timedelta(days=2))
 
-    assert services.flag_jobs_expiring_soon() == 1
+    assert expiry.flag_jobs_expiring_soon() == 1
     assert len(events_of(events.JOB_EXPIRING_SOON)) == 2
 
 
@@ -359,7 +356,7 @@ def test_renewing_a_published_job_extends_it_clears_the_reminder_and_emits_updat
     employer_client, make_job
 ):
     job = set_expiry(make_job(), timedelta(days=1))
-    assert services.flag_jobs_expiring_soon() == 1
+    assert expiry.flag_jobs_expiring_soon() == 1
     OutboxEvent.objects.all().delete()
 
     before = timezone.now()
@@ -403,7 +400,7 @@ def test_a_draft_or_closed_job_cannot_be_renewed(employer_client, make_job, stat
 
 def test_a_deleted_job_cannot_be_renewed(employer_client, make_job):
     job = make_job(status=JobStatus.EXPIRED)
-    services.delete_job(job=job)
+    job_services.delete_job(job=job)
 
     assert employer_client.post(renew_url(job)).status_code == 404
 
@@ -463,7 +460,7 @@ def test_prune_published_events_deletes_only_old_published_rows(db):
     recent_published = make_event(published_days_ago=6, occurred_days_ago=6)
     ancient_pending = make_event(published_days_ago=None, occurred_days_ago=400)
 
-    assert services.prune_published_events(older_than_days=7, batch_size=2) == 3
+    assert outbox_services.prune_published_events(older_than_days=7, batch_size=2) == 3
 
     remaining = set(OutboxEvent.objects.values_list("id", flat=True))
     assert remaining == {recent_published.id, ancient_pending.id}
@@ -476,7 +473,7 @@ def test_prune_deliveries_keeps_pending_and_recent_rows(db):
     old_pending = make_delivery(status=DeliveryStatus.PENDING, days_ago=365)
     recent_sent = make_delivery(status=DeliveryStatus.SENT, days_ago=89)
 
-    assert services.prune_deliveries(older_than_days=90) == 2
+    assert outbox_services.prune_deliveries(older_than_days=90) == 2
 
     remaining = set(EmailDelivery.objects.values_list("id", flat=True))
     assert remaining == {old_pending.pk, recent_sent.pk}
@@ -502,7 +499,7 @@ def test_flush_expired_tokens_removes_only_expired_tokens_and_their_blacklist_ro
     valid = issue_refresh_token(seeker, expired=False, blacklisted=False)
     valid_revoked = issue_refresh_token(seeker, expired=False, blacklisted=True)
 
-    assert services.flush_expired_tokens(batch_size=1) == 2
+    assert account_services.flush_expired_tokens(batch_size=1) == 2
 
     assert set(OutstandingToken.objects.values_list("id", flat=True)) == {
         valid.pk,
@@ -561,7 +558,7 @@ def locmem_email(settings):
 
 def test_an_expired_job_emails_its_employer_once(locmem_email, employer, make_job):
     job = make_job(expired=True, title="Night Shift Operator")
-    services.expire_stale_jobs()
+    expiry.expire_stale_jobs()
     [event] = events_of(events.JOB_EXPIRED)
 
     first = notify_employer_of_expiry.apply(args=[str(event.id)])
@@ -581,7 +578,7 @@ def test_an_expired_job_emails_its_employer_once(locmem_email, employer, make_jo
 
 def test_a_job_expiring_soon_emails_its_employer_the_renew_link(locmem_email, employer, make_job):
     job = set_expiry(make_job(title="Data Platform Lead"), timedelta(days=2))
-    services.flag_jobs_expiring_soon()
+    expiry.flag_jobs_expiring_soon()
     [event] = events_of(events.JOB_EXPIRING_SOON)
 
     first = remind_employer_of_expiry.apply(args=[str(event.id)])
@@ -604,7 +601,7 @@ def test_a_job_expiring_soon_emails_its_employer_the_renew_link(locmem_email, em
 def test_expiry_emails_go_to_each_jobs_own_employer(locmem_email, make_job, other_employer):
     mine = make_job(expired=True, title="Mine")
     theirs = make_job(expired=True, title="Theirs", owner=other_employer)
-    services.expire_stale_jobs()
+    expiry.expire_stale_jobs()
 
     for event in events_of(events.JOB_EXPIRED):
         assert notify_employer_of_expiry.apply(args=[str(event.id)]).result == "sent"

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from core import services
-from core.models import ApplicationStatus, Job, JobStatus, Role
+from core.accounts.models import Role
+from core.applications import services as application_services
+from core.applications.models import ApplicationStatus
+from core.jobs import services as job_services
+from core.jobs.models import Job, JobStatus
 from tests.conftest import client_for, make_user
 from tests.services import POSTGRESQL, require
 
@@ -63,7 +66,7 @@ def test_only_published_unexpired_not_deleted_jobs_are_listed(anon_client, make_
     make_job(title="Closed", status=JobStatus.CLOSED)
     make_job(title="Expired status", status=JobStatus.EXPIRED)
     make_job(title="Published but past expires_at", expired=True)
-    services.delete_job(job=make_job(title="Deleted"))
+    job_services.delete_job(job=make_job(title="Deleted"))
 
     response = anon_client.get(LIST_URL)
 
@@ -167,7 +170,7 @@ def test_search_never_lists_jobs_that_are_not_open(anon_client, make_job):
 
 @pytest.fixture
 def design_category(db):
-    return services.create_category(name="Design", slug="design")
+    return job_services.create_category(name="Design", slug="design")
 
 
 def test_category_filter_accepts_an_id_or_a_slug(anon_client, make_job, design_category):
@@ -450,11 +453,13 @@ MAX_AUTHENTICATED_LIST_QUERIES = 6
 
 def _apply_with_history(*, job: Job, applicant, employer) -> None:
     """An application moved twice, so it has three history rows."""
-    application = services.apply_to_job(
+    application = application_services.apply_to_job(
         applicant=applicant, job=job, cover_letter="Hello.", resume_url="https://e.com/cv.pdf"
     )
     for step in (ApplicationStatus.REVIEWED, ApplicationStatus.INTERVIEWING):
-        services.change_application_status(application=application, to_status=step, actor=employer)
+        application_services.change_application_status(
+            application=application, to_status=step, actor=employer
+        )
 
 
 def test_public_listing_costs_the_same_queries_for_5_and_40_jobs(
@@ -547,10 +552,10 @@ def test_employer_applications_never_include_other_employers_applications(
 ):
     mine = make_job(title="Mine")
     theirs = make_job(title="Theirs", owner=other_employer)
-    own_application = services.apply_to_job(
+    own_application = application_services.apply_to_job(
         applicant=seeker, job=mine, cover_letter="", resume_url="https://e.com/cv.pdf"
     )
-    services.apply_to_job(
+    application_services.apply_to_job(
         applicant=seeker, job=theirs, cover_letter="", resume_url="https://e.com/cv.pdf"
     )
 
@@ -560,10 +565,10 @@ def test_employer_applications_never_include_other_employers_applications(
 def test_seeker_applications_list_only_the_callers_own_applications(make_job, employer):
     job = make_job()
     first, second = make_user(Role.JOB_SEEKER), make_user(Role.JOB_SEEKER)
-    own = services.apply_to_job(
+    own = application_services.apply_to_job(
         applicant=first, job=job, cover_letter="", resume_url="https://e.com/cv.pdf"
     )
-    services.apply_to_job(
+    application_services.apply_to_job(
         applicant=second, job=job, cover_letter="", resume_url="https://e.com/cv.pdf"
     )
 

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from core import services
-from core.models import Application, Job, JobStatus, OutboxEvent
+from core.applications import services as application_services
+from core.applications.models import Application
+from core.jobs import services as job_services
+from core.jobs.models import Job, JobStatus
+from core.outbox.models import OutboxEvent
 
 CREATE_URLS = ["/api/jobs/create/", "/api/jobs/"]
 LIST_URL = "/api/jobs/"
@@ -677,13 +680,13 @@ def test_mine_lists_own_jobs_in_every_status_with_application_counts(
     expired = make_job(title="Expired", status=JobStatus.EXPIRED)
     stale = make_job(title="Stale", expired=True)
     deleted = make_job(title="Deleted")
-    services.delete_job(job=deleted)
+    job_services.delete_job(job=deleted)
     foreign = make_job(title="Foreign", owner=other_employer)
     for applicant in (seeker, other_seeker):
-        services.apply_to_job(
+        application_services.apply_to_job(
             applicant=applicant, job=published, cover_letter="", resume_url="https://e.com/cv.pdf"
         )
-    services.apply_to_job(
+    application_services.apply_to_job(
         applicant=seeker, job=foreign, cover_letter="", resume_url="https://e.com/cv.pdf"
     )
 

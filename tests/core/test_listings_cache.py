@@ -1,4 +1,5 @@
-"""The listings cache (`core.listings`) seen through the public API, in this process.
+"""The listings cache (`core.jobs.listing_cache`, the bodies of `core.api.listings`) seen through
+the public API, in this process.
 
 The autouse fixture of `tests/conftest.py` switches the cache off for API tests; every test here
 switches it back on and drops this process's copies, so what is asserted is the real cache: the
@@ -27,9 +28,12 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core import events, listings, selectors, services
-from core.api import throttling, views
-from core.models import Job, JobStatus, OutboxEvent
+from core.api import accounts as account_views
+from core.api import listings, throttling
+from core.jobs import listing_cache, selectors, services
+from core.jobs.models import Job, JobStatus
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from tasks.listings import refresh_listings
 from tests.conftest import PASSWORD
 from tests.services import REDIS, require, unreachable_redis
@@ -43,9 +47,9 @@ def _listings_cache_enabled(settings):
     """The cache on, empty, and no copy of an earlier test left in this process."""
     settings.LISTINGS_CACHE_ENABLED = True
     cache.clear()
-    listings.forget_local()
+    listing_cache.forget_local()
     yield
-    listings.forget_local()
+    listing_cache.forget_local()
 
 
 @pytest.fixture
@@ -87,8 +91,8 @@ class RecordingCache:
 
 @pytest.fixture
 def recorded_cache(monkeypatch) -> RecordingCache:
-    recorder = RecordingCache(listings.cache)
-    monkeypatch.setattr(listings, "cache", recorder)
+    recorder = RecordingCache(listing_cache.cache)
+    monkeypatch.setattr(listing_cache, "cache", recorder)
     return recorder
 
 
@@ -149,7 +153,7 @@ def test_hit_from_the_shared_cache_without_the_process_copy_issues_no_sql(
     url = {"listing": LIST_URL, "detail": detail_url(job), "categories": CATEGORIES_URL}[document]
     first = anon_client.get(url)
     assert first.status_code == 200, first.content
-    listings.forget_local()
+    listing_cache.forget_local()
 
     with django_assert_num_queries(0):
         second = anon_client.get(url)
@@ -225,7 +229,7 @@ def test_different_etag_gets_the_full_200(anon_client, job, index):
 def test_an_etag_of_an_older_version_gets_the_new_body_after_a_bump(anon_client, job):
     old = anon_client.get(LIST_URL)
     Job.objects.filter(pk=job.pk).update(title="Principal Engineer")
-    listings.bump_generation()
+    listing_cache.bump_generation()
 
     response = anon_client.get(LIST_URL, HTTP_IF_NONE_MATCH=old["ETag"])
 
@@ -239,7 +243,7 @@ def test_an_etag_of_an_older_version_gets_the_new_body_after_a_bump(anon_client,
 
 def test_parameter_order_does_not_make_a_second_build(anon_client, job, render_calls):
     first = anon_client.get(f"{LIST_URL}?employment_type=full_time&location=Berlin")
-    listings.forget_local()  # the shared entry must be found under the same key
+    listing_cache.forget_local()  # the shared entry must be found under the same key
     second = anon_client.get(f"{LIST_URL}?location=Berlin&employment_type=full_time")
 
     assert listed_ids(first) == [job.pk]
@@ -251,7 +255,7 @@ def test_explicit_default_page_and_page_size_do_not_make_a_second_build(
     anon_client, job, render_calls
 ):
     first = anon_client.get(LIST_URL)
-    listings.forget_local()
+    listing_cache.forget_local()
     second = anon_client.get(f"{LIST_URL}?page=1&page_size={settings.REST_FRAMEWORK['PAGE_SIZE']}")
 
     assert listed_ids(first) == [job.pk]
@@ -278,12 +282,12 @@ def test_a_change_is_invisible_until_the_generation_is_bumped(anon_client, job):
 
     # Neither the process copy nor the shared entry knows of the change.
     assert anon_client.get(LIST_URL).content == before_list.content
-    listings.forget_local()
+    listing_cache.forget_local()
     assert anon_client.get(LIST_URL).content == before_list.content
     assert anon_client.get(detail_url(job)).content == before_detail.content
 
-    generation = listings.current_generation()
-    assert listings.bump_generation() == generation + 1
+    generation = listing_cache.current_generation()
+    assert listing_cache.bump_generation() == generation + 1
 
     assert anon_client.get(LIST_URL).json()["results"][0]["title"] == (
         "Renamed Behind The Cache's Back"
@@ -297,7 +301,7 @@ def test_a_new_job_is_listed_after_the_bump(anon_client, job, make_job):
     newer = make_job(title="Frontend Engineer")
     assert listed_ids(anon_client.get(LIST_URL)) == [job.pk]
 
-    listings.bump_generation()
+    listing_cache.bump_generation()
 
     assert listed_ids(anon_client.get(LIST_URL)) == [newer.pk, job.pk]
     [backend] = anon_client.get(CATEGORIES_URL).json()
@@ -333,7 +337,7 @@ def test_entry_lifetime_is_bounded_by_the_earliest_expiry_it_shows(
     stored = {
         key: (value, timeout)
         for key, value, timeout in recorded_cache.sets
-        if isinstance(value, listings.CachedBody)
+        if isinstance(value, listing_cache.CachedBody)
     }
     assert len(stored) == 4
     soon_epoch = soon.expires_at.timestamp()
@@ -391,7 +395,7 @@ def test_an_expired_job_is_excluded_by_the_query_when_no_worker_ran(anon_client,
     fresh = make_job(title="Still Open")
     Job.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     cache.clear()
-    listings.forget_local()
+    listing_cache.forget_local()
 
     assert listed_ids(anon_client.get(LIST_URL)) == [fresh.pk]
     assert anon_client.get(detail_url(stale)).status_code == 404
@@ -410,7 +414,7 @@ def test_fifty_concurrent_misses_on_one_key_build_it_once(make_job, render_calls
     for n in range(25):
         make_job(title=f"Concurrent {n}")
     cache.clear()
-    listings.forget_local()
+    listing_cache.forget_local()
     threads_count = 50
     barrier = threading.Barrier(threads_count)
     results: list[tuple[int, bytes]] = []
@@ -456,7 +460,7 @@ def test_a_miss_that_lost_the_race_to_a_finished_build_does_not_build_again(
     """
     page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
     filters = selectors.JobListFilters()
-    real_get = listings.cache.get
+    real_get = listing_cache.cache.get
     interleaved: list[str] = []
 
     def get_then_let_another_request_finish(key, *args, **kwargs):
@@ -464,7 +468,7 @@ def test_a_miss_that_lost_the_race_to_a_finished_build_does_not_build_again(
         if value is None and ":jobs:" in key and not key.endswith(":lock") and not interleaved:
             interleaved.append(key)
             assert listings.job_list(filters, 1, page_size) is not None  # request B
-            listings.forget_local()
+            listing_cache.forget_local()
         return value
 
     class InterleavingCache:
@@ -473,8 +477,8 @@ def test_a_miss_that_lost_the_race_to_a_finished_build_does_not_build_again(
         def __getattr__(self, name):
             return getattr(real_cache, name)
 
-    real_cache = listings.cache
-    monkeypatch.setattr(listings, "cache", InterleavingCache())
+    real_cache = listing_cache.cache
+    monkeypatch.setattr(listing_cache, "cache", InterleavingCache())
 
     entry = listings.job_list(filters, 1, page_size)  # request A
 
@@ -490,13 +494,13 @@ def test_a_miss_that_lost_the_race_to_a_finished_build_does_not_build_again(
 def test_with_redis_down_public_reads_are_served_from_the_database(
     anon_client, job, monkeypatch, caplog
 ):
-    monkeypatch.setattr(listings, "_last_failure_log", 0.0)
+    monkeypatch.setattr(listing_cache, "_last_failure_log", 0.0)
     with override_settings(CACHES=unreachable_redis()), caplog.at_level(logging.WARNING):
-        listings.forget_local()
+        listing_cache.forget_local()
         listing = anon_client.get(LIST_URL)
         detail = anon_client.get(detail_url(job))
         categories = anon_client.get(CATEGORIES_URL)
-    listings.forget_local()
+    listing_cache.forget_local()
 
     assert listed_ids(listing) == [job.pk]
     assert detail.status_code == 200
@@ -510,12 +514,12 @@ def test_with_redis_down_public_reads_are_served_from_the_database(
 def test_with_redis_down_throttled_login_and_registration_still_answer(seeker, monkeypatch, caplog):
     # Whatever THROTTLE_ENABLED says in this run, these views use the app's throttles here.
     monkeypatch.setattr(
-        views.TokenObtainPairView,
+        account_views.TokenObtainPairView,
         "throttle_classes",
         [throttling.AnonRateThrottle, throttling.ScopedRateThrottle],
     )
     monkeypatch.setattr(
-        views.RegisterView,
+        account_views.RegisterView,
         "throttle_classes",
         [throttling.AnonRateThrottle, throttling.ScopedRateThrottle],
     )
@@ -554,13 +558,13 @@ def test_refresh_listings_task_bumps_the_generation_and_warms_the_common_documen
         event_type=events.JOB_PUBLISHED, payload__job_id=newer.pk
     ).get()
     assert listed_ids(anon_client.get(LIST_URL)) == [job.pk]  # still the old page
-    generation = listings.current_generation()
+    generation = listing_cache.current_generation()
 
     result = refresh_listings.apply(args=[str(event.id)])
 
     assert result.successful(), result.traceback
     assert result.result.startswith("warmed ")
-    assert listings.current_generation() == generation + 1
+    assert listing_cache.current_generation() == generation + 1
     with django_assert_num_queries(0):
         listing = anon_client.get(LIST_URL)
         by_slug = anon_client.get(LIST_URL, {"category": category.slug})

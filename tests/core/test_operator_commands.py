@@ -28,21 +28,16 @@ from django.db.models import Count
 from django.utils import timezone
 
 import tasks.email
-from core import demo_data, events, listings, services
+from core import demo_data
+from core.accounts.models import Role, User
+from core.applications import services as application_services
+from core.applications.models import Application, ApplicationStatus
+from core.jobs import expiry, listing_cache
+from core.jobs.models import Category, Job, JobStatus
 from core.management.commands import outbox_status
 from core.management.commands.load_demo_data import DEMO_PASSWORD
-from core.models import (
-    Application,
-    ApplicationStatus,
-    Category,
-    DeliveryStatus,
-    EmailDelivery,
-    Job,
-    JobStatus,
-    OutboxEvent,
-    Role,
-    User,
-)
+from core.outbox import events
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tasks.notifications import notify_employer_of_application
 
 
@@ -385,7 +380,7 @@ def test_retry_failed_deliveries_publishes_the_event_again_and_the_email_goes_ou
     """The admin action's path, from the command line: failed, retried, sent once."""
     handler = FakeHandler("tasks.notify")
     subscribers[events.APPLICATION_SUBMITTED].append(handler)
-    application = services.apply_to_job(
+    application = application_services.apply_to_job(
         applicant=seeker, job=job, cover_letter="", resume_url="https://example.com/cv.pdf"
     )
     event = OutboxEvent.objects.get(payload__application_id=application.pk)
@@ -744,8 +739,8 @@ def test_load_demo_data_generates_varied_consistent_postings(demo_settings):
             assert job.expiry_reminder_sent_at is not None
         else:
             assert job.published_at <= job.closed_at <= now
-    assert services.flag_jobs_expiring_soon() == 0
-    assert services.expire_stale_jobs() == 0
+    assert expiry.flag_jobs_expiring_soon() == 0
+    assert expiry.expire_stale_jobs() == 0
 
 
 def test_load_demo_data_applications_are_unique_with_a_history_that_matches(demo_settings):
@@ -822,11 +817,11 @@ def test_load_demo_data_makes_cached_listings_show_the_new_jobs(
     demo_settings, django_capture_on_commit_callbacks
 ):
     run("load_demo_data", "--employers", "1")  # the categories exist (creating one bumps too)
-    listings.forget_local()
-    before = listings.current_generation()
+    listing_cache.forget_local()
+    before = listing_cache.current_generation()
 
     with django_capture_on_commit_callbacks(execute=True):
         run("load_demo_data", "--employers", "1", "--jobs", "2")
 
-    listings.forget_local()
-    assert listings.current_generation() == before + 1
+    listing_cache.forget_local()
+    assert listing_cache.current_generation() == before + 1

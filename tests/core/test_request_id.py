@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 import pytest
 from django.test import Client
 
-from core import events, services
-from core.models import OutboxEvent
+from core.applications import services
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from core.request_id import MAX_LENGTH, clean_request_id, current_request_id
 from tests.conftest import client_for
 from tests.log_lines import json_log_lines

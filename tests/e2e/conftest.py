@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from tasks import relay
+from core import circuit_breakers
 from tests import procfile
 from tests.services import POSTGRESQL, RABBITMQ, free_port, require
 from worker.celery import DEAD_LETTER_QUEUE, app
@@ -175,7 +175,7 @@ def celery_env(transactional_db, smtp_sink, tmp_path) -> dict[str, str]:
     )
     smtp_sink.reset()
     purge_queues()
-    relay._circuit_open_until = 0.0
+    circuit_breakers.close_all()
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -328,4 +328,4 @@ def broker_unreachable() -> Iterator[None]:
     finally:
         app.pool.force_close_all()
         app.conf.broker_write_url, app._pool, app.amqp._producer_pool = saved
-        relay._circuit_open_until = 0.0
+        circuit_breakers.close_all()

@@ -39,8 +39,10 @@ from django.conf import settings
 from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
-from core import events
-from core.models import Application, DeliveryStatus, EmailDelivery, OutboxEvent, Role
+from core.accounts.models import Role
+from core.applications.models import Application
+from core.outbox import events
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tests.conftest import make_user
 from tests.e2e.conftest import SmtpSink, wait_until
 from tests.e2e.test_pipeline import make_open_job

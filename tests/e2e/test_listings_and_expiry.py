@@ -21,8 +21,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from core import events, listings, services
-from core.models import Job, JobStatus, OutboxEvent, Role
+from core.accounts.models import Role
+from core.jobs import listing_cache, services
+from core.jobs.models import Job, JobStatus
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from tests.conftest import client_for, make_user
 from tests.e2e.conftest import wait_until
 from tests.services import REDIS, require
@@ -42,9 +45,9 @@ def _shared_listings_cache(settings, monkeypatch):
     # Polling the anonymous listing twenty times a second would trip the anon rate.
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "100000/min")
     cache.clear()
-    listings.forget_local()
+    listing_cache.forget_local()
     yield
-    listings.forget_local()
+    listing_cache.forget_local()
 
 
 def listing(client: APIClient) -> dict[int, dict]:
@@ -54,7 +57,7 @@ def listing(client: APIClient) -> dict[int, dict]:
 
 
 def generation() -> int:
-    return int(cache.get(listings.GENERATION_KEY) or 0)
+    return int(cache.get(listing_cache.GENERATION_KEY) or 0)
 
 
 def job_fields(category, **overrides) -> dict:

@@ -11,14 +11,12 @@ import time
 
 import pytest
 
-from core import services
-from core.models import (
-    Application,
-    DeliveryStatus,
-    EmailDelivery,
-    OutboxEvent,
-    Role,
-)
+from core.accounts.models import Role
+from core.applications import services as application_services
+from core.applications.models import Application
+from core.jobs import services as job_services
+from core.outbox import services as outbox_services
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tests.conftest import client_for, make_user
 from tests.e2e.conftest import broker_unreachable, dead_letters, wait_until
 
@@ -26,8 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def make_open_job(employer, **fields):
-    category = services.create_category(name=f"Cat {employer.pk}", slug=f"cat-{employer.pk}")
-    return services.create_job(
+    category = job_services.create_category(name=f"Cat {employer.pk}", slug=f"cat-{employer.pk}")
+    return job_services.create_job(
         employer=employer,
         fields={
             "title": fields.pop("title", "Backend Engineer"),
@@ -145,7 +143,7 @@ def test_worker_killed_mid_batch_delivers_each_of_100_emails_exactly_once(start_
     job = make_open_job(employer)
     smtp_sink.delay_seconds = 0.02  # a realistic MTA round trip, so the kill lands mid-batch
     for _ in range(100):
-        services.apply_to_job(
+        application_services.apply_to_job(
             applicant=make_user(Role.JOB_SEEKER),
             job=job,
             cover_letter="",
@@ -227,7 +225,7 @@ def test_transient_failures_past_the_last_retry_are_failed_and_dead_lettered(
 
     # An operator fixes the mailbox and retries from the admin: the email goes out once.
     smtp_sink.refuse_recipients.clear()
-    assert services.retry_failed_deliveries(delivery_ids=[delivery.pk]) == (1, 0)
+    assert outbox_services.retry_failed_deliveries(delivery_ids=[delivery.pk]) == (1, 0)
     wait_until(lambda: smtp_sink.count() == 1, timeout=15, what="the retried email")
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
@@ -240,7 +238,7 @@ def test_replaying_an_event_sends_no_second_email(start_celery, smtp_sink):
     wait_until(lambda: smtp_sink.count() == 1, timeout=15, what="the first email")
 
     event_ids = list(OutboxEvent.objects.values_list("id", flat=True))
-    assert services.replay_events(event_ids=event_ids) == len(event_ids)
+    assert outbox_services.replay_events(event_ids=event_ids) == len(event_ids)
     wait_until(
         lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(),
         timeout=15,

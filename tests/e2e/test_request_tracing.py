@@ -17,8 +17,9 @@ import urllib.request
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core import events
-from core.models import OutboxEvent, Role
+from core.accounts.models import Role
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from tests.conftest import make_user
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_pipeline import make_open_job

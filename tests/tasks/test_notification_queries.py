@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from core import services
-from core.models import OutboxEvent, Role
+from core.accounts.models import Role
+from core.applications import services
+from core.outbox.models import OutboxEvent
 from tasks import email as email_module
 from tasks.notifications import notify_employer_of_application
 from tests.conftest import make_user

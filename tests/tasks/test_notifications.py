@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import smtplib
 import uuid
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,16 +29,13 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 import tasks.email
-from core import events, services
-from core.models import (
-    Application,
-    ApplicationStatus,
-    DeliveryStatus,
-    EmailDelivery,
-    Job,
-    OutboxEvent,
-    User,
-)
+from core.accounts.models import User
+from core.applications import services as application_services
+from core.applications.models import Application, ApplicationStatus
+from core.jobs.models import Job
+from core.outbox import events
+from core.outbox import services as outbox_services
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tasks import notifications
 from tasks.notifications import (
     backoff_seconds,
@@ -109,7 +106,7 @@ def submitted_event(application: Application) -> OutboxEvent:
 
 
 def apply(seeker: User, job: Job, cover_letter: str = "I love APIs.") -> Application:
-    return services.apply_to_job(
+    return application_services.apply_to_job(
         applicant=seeker, job=job, cover_letter=cover_letter, resume_url=RESUME_URL
     )
 
@@ -289,7 +286,7 @@ def test_two_applications_to_one_job_send_two_emails(seeker, other_seeker, job):
 
 
 def test_status_change_emails_the_applicant_with_new_status_and_note(employer, seeker, application):
-    services.change_application_status(
+    application_services.change_application_status(
         application=application,
         to_status=ApplicationStatus.REVIEWED,
         actor=employer,
@@ -312,14 +309,14 @@ def test_status_change_emails_the_applicant_with_new_status_and_note(employer, s
 
 
 def test_each_status_change_gets_its_own_email_with_its_own_note(employer, seeker, application):
-    services.change_application_status(
+    application_services.change_application_status(
         application=application,
         to_status=ApplicationStatus.REVIEWED,
         actor=employer,
         note="First note.",
     )
     reviewed = event_for(application, events.APPLICATION_STATUS_CHANGED)
-    services.change_application_status(
+    application_services.change_application_status(
         application=application,
         to_status=ApplicationStatus.INTERVIEWING,
         actor=employer,
@@ -346,7 +343,7 @@ def test_each_status_change_gets_its_own_email_with_its_own_note(employer, seeke
 
 
 def test_withdrawal_emails_the_employer(employer, seeker, application):
-    services.withdraw_application(application=application, actor=seeker)
+    application_services.withdraw_application(application=application, actor=seeker)
     event = event_for(application, events.APPLICATION_WITHDRAWN)
 
     result = run(notify_employer_of_withdrawal, event)
@@ -855,7 +852,7 @@ def test_operator_retry_of_a_failed_delivery_sends_it(monkeypatch, seeker, job, 
     assert delivery.status == DeliveryStatus.FAILED
 
     monkeypatch.setattr(events, "_publisher", lambda ids: None)
-    retried, missing = services.retry_failed_deliveries(delivery_ids=[delivery.pk])
+    retried, missing = outbox_services.retry_failed_deliveries(delivery_ids=[delivery.pk])
     result = run(notify_employer_of_application, event)
 
     assert (retried, missing) == (1, 0)

@@ -17,8 +17,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from core import events, services
-from core.models import DeliveryStatus, EmailDelivery, OutboxEvent
+from core import circuit_breakers
+from core.applications import services as application_services
+from core.outbox import events
+from core.outbox import services as outbox_services
+from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tasks import relay
 
 
@@ -134,7 +137,7 @@ def test_applying_to_a_job_asks_to_publish_its_submitted_event_on_commit(
     seeker, job, publisher_calls, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        application = services.apply_to_job(
+        application = application_services.apply_to_job(
             applicant=seeker, job=job, cover_letter="", resume_url="https://example.com/cv.pdf"
         )
 
@@ -290,9 +293,11 @@ def test_relay_partial_failure_among_subscribers_keeps_the_event_pending(db, sub
 
 @pytest.fixture
 def clock(monkeypatch) -> types.SimpleNamespace:
-    """A monotonic clock for the relay module that only moves when a test moves it."""
+    """A monotonic clock for the circuit breakers that only moves when a test moves it."""
     now = types.SimpleNamespace(value=1_000.0)
-    monkeypatch.setattr(relay, "time", types.SimpleNamespace(monotonic=lambda: now.value))
+    monkeypatch.setattr(
+        circuit_breakers, "time", types.SimpleNamespace(monotonic=lambda: now.value)
+    )
     return now
 
 
@@ -368,7 +373,7 @@ def test_resetting_the_circuit_lets_the_next_publish_through(db, subscribers):
     relay.publish_after_commit([second.id])
     assert handler.published == []
 
-    relay._circuit_open_until = 0.0
+    relay.broker_circuit.close()
     relay.publish_after_commit([third.id])
 
     assert handler.event_ids == [str(third.id)]
@@ -449,7 +454,7 @@ def test_replay_resets_published_events_and_asks_to_publish_them_on_commit(
     missing = uuid.uuid4()
 
     with django_capture_on_commit_callbacks(execute=True):
-        found = services.replay_events(event_ids=[replayed.id, missing])
+        found = outbox_services.replay_events(event_ids=[replayed.id, missing])
         assert publisher_calls == []
 
     assert found == 1
@@ -467,7 +472,7 @@ def test_replayed_event_is_published_to_its_subscribers_again(
     relay.relay_pending()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.replay_events(event_ids=[event.id])
+        outbox_services.replay_events(event_ids=[event.id])
     assert relay.relay_pending(event_ids=publisher_calls[0]) == 1
 
     assert handler.event_ids == [str(event.id), str(event.id)]
@@ -477,7 +482,7 @@ def test_replay_of_nothing_found_does_not_call_the_publisher(
     db, publisher_calls, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        found = services.replay_events(event_ids=[uuid.uuid4()])
+        found = outbox_services.replay_events(event_ids=[uuid.uuid4()])
 
     assert found == 0
     assert publisher_calls == []
@@ -508,7 +513,7 @@ def test_retry_failed_deliveries_resets_only_failed_ones_whose_event_exists(
     pending = delivery(event.id, DeliveryStatus.PENDING, recipient="c@example.com")
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.retry_failed_deliveries(
+        result = outbox_services.retry_failed_deliveries(
             delivery_ids=[failed.pk, orphaned.pk, sent.pk, pending.pk]
         )
 
@@ -534,7 +539,7 @@ def test_retry_failed_deliveries_with_no_failed_ones_replays_nothing(
     sent = delivery(event.id, DeliveryStatus.SENT)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.retry_failed_deliveries(delivery_ids=[sent.pk, 424242])
+        result = outbox_services.retry_failed_deliveries(delivery_ids=[sent.pk, 424242])
 
     assert result == (0, 0)
     assert publisher_calls == []

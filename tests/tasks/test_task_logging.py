@@ -16,8 +16,8 @@ import pytest
 from celery import signals, states
 from django.db import transaction
 
-from core import events
-from core.models import OutboxEvent
+from core.outbox import events
+from core.outbox.models import OutboxEvent
 from core.request_id import bind_request_id, current_request_id, reset_request_id
 from tasks import maintenance, notifications, relay
 from tests.log_lines import json_log_lines
@@ -41,7 +41,6 @@ def recorder(monkeypatch) -> RecordingHandler:
     registry = defaultdict(list, {events.JOB_UPDATED: [handler]})
     monkeypatch.setattr(events, "_subscribers", registry)
     monkeypatch.setattr(events, "_publisher", None)
-    monkeypatch.setattr(relay, "_circuit_open_until", 0.0)
     return handler
 
 

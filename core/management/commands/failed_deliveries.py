@@ -12,8 +12,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import selectors
 from core.management.reporting import format_time, one_line, parse_since, render_table
+from core.outbox import selectors
 
 
 class Command(BaseCommand):

@@ -12,8 +12,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core import demo_data, services
-from core.models import Category, Role, User
+from core import demo_data
+from core.accounts import services as account_services
+from core.accounts.models import Role, User
+from core.jobs import services as job_services
+from core.jobs.models import Category
 
 DEMO_PASSWORD = "demo-Pass-2026"  # noqa: S105  (local demo accounts, refused without DEBUG)
 
@@ -118,13 +121,13 @@ class Command(BaseCommand):
         admin = User(username="admin", email="admin@example.com", is_staff=True, is_superuser=True)
         admin.set_password(DEMO_PASSWORD)
         admin.save()
-        employer = services.register_user(
+        employer = account_services.register_user(
             username="demo_employer",
             email="employer@example.com",
             password=DEMO_PASSWORD,
             role=Role.EMPLOYER,
         )
-        services.register_user(
+        account_services.register_user(
             username="demo_seeker",
             email="seeker@example.com",
             password=DEMO_PASSWORD,
@@ -132,11 +135,11 @@ class Command(BaseCommand):
         )
         categories = {
             slug: Category.objects.filter(slug=slug).first()
-            or services.create_category(name=name, slug=slug)
+            or job_services.create_category(name=name, slug=slug)
             for name, slug in CATEGORIES
         }
         for title, slug, location, remote, low, high, description in JOBS:
-            services.create_job(
+            job_services.create_job(
                 employer=employer,
                 fields={
                     "title": title,

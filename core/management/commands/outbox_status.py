@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import selectors
 from core.management.reporting import format_age, format_time, render_table
+from core.outbox import selectors
 
 LAG_EXCEEDED_STATUS = 2
 

@@ -14,8 +14,8 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import events, selectors, services
 from core.management.reporting import format_time, parse_since, render_table, warn_if_unpublished
+from core.outbox import events, selectors, services
 
 # Events reset and relayed per transaction.
 BATCH_SIZE = 500

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import selectors, services
 from core.management.reporting import format_time, parse_since, warn_if_unpublished
+from core.outbox import selectors, services
 
 # Deliveries locked and events replayed per transaction: a large retry holds no lock for long.
 BATCH_SIZE = 500

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
-from core.models import OutboxEvent
+from core.outbox.models import OutboxEvent
 from core.request_id import current_request_id
 
 JOB_PUBLISHED = "job.published"

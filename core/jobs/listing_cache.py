@@ -1,4 +1,4 @@
-"""The public job listing, job detail and category list as cached, ready-to-send JSON bytes.
+"""The store of the public listing, job detail and category list as ready-to-send bytes.
 
 Entries live in the Django cache (Redis in production) under a key made of the normalised query
 and the listings *generation*, a counter the listings worker bumps on every `job.*` event: a
@@ -7,8 +7,11 @@ process also keeps the bytes it served in memory and revalidates its generation 
 most every `LISTING_LOCAL_REVALIDATE_SECONDS`, so most hits cost no network round trip at all.
 
 Correctness never depends on the cache: the listing query itself excludes expired postings, and
-an entry's lifetime never outlives the earliest `expires_at` among the jobs it shows. If the
-cache is down, everything is rendered from the database (and logged).
+an entry's lifetime (`valid_until`) never outlives the earliest `expires_at` among the jobs it
+shows. If the cache is down, every document is built from the database (and logged).
+
+This module stores bytes and knows no interface: what the bytes are (the REST bodies) is the
+caller's, which hands `get_or_build` a function that builds them (`core.api.listings`).
 """
 
 from __future__ import annotations
@@ -22,17 +25,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import InvalidPage, Paginator
 from django.db import transaction
-from django.db.models import Min
-from rest_framework.renderers import JSONRenderer
 
-from core import selectors
-from core.models import Job
+from core.circuit_breakers import CircuitOpen, circuit_breaker
+from core.jobs.selectors import JobListFilters
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +49,8 @@ class CachedBody:
     valid_until: float
 
     @classmethod
-    def build(cls, data: object, *, valid_until: float) -> CachedBody:
-        body = JSONRenderer().render(data)
+    def of(cls, body: bytes, *, valid_until: float) -> CachedBody:
+        """`body` with its entity tag (a digest of the bytes)."""
         etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
         return cls(body=body, etag=etag, valid_until=valid_until)
 
@@ -59,31 +58,36 @@ class CachedBody:
         return max(0, int(self.valid_until - time.time()))
 
 
-class _CacheUnavailable(Exception):
-    pass
+class CacheUnavailable(Exception):
+    """The shared cache failed just now, or moments ago; build from the database instead."""
 
 
 # After a failure the cache is left alone for a few seconds, so an unreachable Redis costs one
 # timeout per process per period, not one per request.
 CACHE_RETRY_AFTER_SECONDS = 5.0
-_cache_down_until = 0.0
+cache_circuit = circuit_breaker("listings cache", open_seconds=CACHE_RETRY_AFTER_SECONDS)
 _last_failure_log = 0.0
 
 
 def _cache_call(operation: Callable, *args, **kwargs):
-    if time.monotonic() < _cache_down_until:
-        raise _CacheUnavailable
     try:
-        return operation(*args, **kwargs)
+        return cache_circuit.call(operation, *args, **kwargs)
+    except CircuitOpen as exc:
+        raise CacheUnavailable from exc
     except Exception as exc:  # Redis down or timing out: the database answers instead.
-        _note_cache_failure(exc)
-        raise _CacheUnavailable from exc
+        _log_cache_failure(exc)
+        raise CacheUnavailable from exc
 
 
 def _note_cache_failure(exc: Exception) -> None:
-    global _cache_down_until, _last_failure_log
+    """A cache call outside `_cache_call` failed: open the circuit as if it had gone through."""
+    cache_circuit.open()
+    _log_cache_failure(exc)
+
+
+def _log_cache_failure(exc: Exception) -> None:
+    global _last_failure_log
     now = time.monotonic()
-    _cache_down_until = now + CACHE_RETRY_AFTER_SECONDS
     if now - _last_failure_log > 10:
         _last_failure_log = now
         logger.warning(
@@ -148,18 +152,18 @@ def invalidate_after_commit() -> None:
 
 
 def forget_local() -> None:
-    """Drop this process's copies (tests; the worker after a bump)."""
-    global _local_generation, _cache_down_until
+    """Drop this process's copies, and forget a cache failure (tests; the worker after a bump)."""
+    global _local_generation
     with _local_lock:
         _local_generation = None
         _local_bodies.clear()
-    _cache_down_until = 0.0
+    cache_circuit.close()
 
 
 # --- Get or build -----------------------------------------------------------------------------
 
 
-def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBody | None:
+def get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBody | None:
     """The cached body named `name` in the current generation; built once on a miss.
 
     Concurrent misses on one key elect one builder with an atomic `add` of a lock key; the others
@@ -169,9 +173,9 @@ def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBo
         return build()
     try:
         generation = current_generation()
-    except _CacheUnavailable:
+    except CacheUnavailable:
         return build()
-    key = f"listings:{generation}:{name}"
+    key = _entry_key(generation, name)
     now = time.time()
     with _local_lock:
         local = _local_bodies.get(key)
@@ -188,12 +192,12 @@ def _get_or_build(name: str, build: Callable[[], CachedBody | None]) -> CachedBo
                     if entry is None:
                         entry = build()
                         if entry is not None:
-                            store(key, entry)
+                            _store(key, entry)
                 finally:
                     _cache_call(cache.delete, f"{key}:lock")
             else:
                 entry = _wait_for(key) or build()
-    except _CacheUnavailable:
+    except CacheUnavailable:
         return build()
     if entry is not None and entry.valid_until > time.time():
         _remember_locally(key, entry)
@@ -211,10 +215,10 @@ def alias_lookup(alias: str) -> tuple[CachedBody | None, int | None]:
         return None, None
     try:
         generation = current_generation()
-    except _CacheUnavailable:
+    except CacheUnavailable:
         return None, None
     with _local_lock:
-        entry = _local_bodies.get(f"listings:{generation}:alias:{alias}")
+        entry = _local_bodies.get(_entry_key(generation, f"alias:{alias}"))
     if entry is not None and entry.valid_until > time.time():
         return entry, generation
     return None, generation
@@ -223,10 +227,19 @@ def alias_lookup(alias: str) -> tuple[CachedBody | None, int | None]:
 def remember_alias(alias: str, generation: int | None, entry: CachedBody) -> None:
     """Remember `entry` as the answer to the raw request `alias` in `generation`."""
     if generation is not None and entry.valid_until > time.time():
-        _remember_locally(f"listings:{generation}:alias:{alias}", entry)
+        _remember_locally(_entry_key(generation, f"alias:{alias}"), entry)
 
 
-def store(key: str, entry: CachedBody) -> None:
+def store(name: str, entry: CachedBody, *, generation: int) -> None:
+    """Store `entry` as the document `name` of `generation` (the listings worker's warming)."""
+    _store(_entry_key(generation, name), entry)
+
+
+def _entry_key(generation: int, name: str) -> str:
+    return f"listings:{generation}:{name}"
+
+
+def _store(key: str, entry: CachedBody) -> None:
     ttl = int(entry.valid_until - time.time())
     if ttl >= 1:
         _cache_call(cache.set, key, entry, timeout=ttl)
@@ -250,7 +263,7 @@ def _remember_locally(key: str, entry: CachedBody) -> None:
             _local_bodies.popitem(last=False)
 
 
-def _valid_until(earliest_expiry: datetime | None) -> float:
+def valid_until(earliest_expiry: datetime | None) -> float:
     """The deadline of an entry (epoch seconds): never past the earliest expiry it shows.
 
     An absolute time taken from the jobs' own `expires_at`, so the time spent rendering cannot
@@ -262,149 +275,11 @@ def _valid_until(earliest_expiry: datetime | None) -> float:
     return deadline
 
 
-def _job_list_name(filters: selectors.JobListFilters, page: int | str, page_size: int) -> str:
+def job_list_name(filters: JobListFilters, page: int | str, page_size: int) -> str:
+    """The name of one page of the public listing (normalised: equal filters, equal names)."""
     return _key("jobs", {"filters": asdict(filters), "page": page, "page_size": page_size})
 
 
 def _key(kind: str, params: dict) -> str:
     canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
     return f"{kind}:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
-
-
-# --- The three cached documents -----------------------------------------------------------------
-
-
-def _page_link(filters: selectors.JobListFilters, page: int | None, page_size: int) -> str | None:
-    if page is None:
-        return None
-    params = {k: v for k, v in asdict(filters).items() if v not in ("", None)}
-    if isinstance(params.get("remote"), bool):
-        params["remote"] = "true" if params["remote"] else "false"
-    if page > 1:
-        params["page"] = page
-    if page_size != settings.REST_FRAMEWORK["PAGE_SIZE"]:
-        params["page_size"] = page_size
-    query = urlencode(params, doseq=True)
-    return f"{settings.PUBLIC_BASE_URL}/api/jobs/" + (f"?{query}" if query else "")
-
-
-def render_job_list(
-    filters: selectors.JobListFilters, page: int | str, page_size: int
-) -> CachedBody | None:
-    """Build one page of the public listing from the database; None for a page that does not exist.
-
-    Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
-    serve every client whichever host name they used.
-    """
-    from core.api.serializers import JobSerializer
-
-    paginator = Paginator(selectors.list_open_jobs(filters=filters), page_size)
-    try:
-        current = paginator.page(paginator.num_pages if page == "last" else page)
-    except InvalidPage:
-        return None
-    jobs = list(current.object_list)
-    data = {
-        "count": paginator.count,
-        "next": _page_link(
-            filters, current.next_page_number() if current.has_next() else None, page_size
-        ),
-        "previous": _page_link(
-            filters, current.previous_page_number() if current.has_previous() else None, page_size
-        ),
-        "results": JobSerializer(jobs, many=True).data,
-    }
-    earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
-    return CachedBody.build(data, valid_until=_valid_until(earliest))
-
-
-def job_list(
-    filters: selectors.JobListFilters, page: int | str, page_size: int
-) -> CachedBody | None:
-    """One page of the public listing, from the cache when possible."""
-    return _get_or_build(
-        _job_list_name(filters, page, page_size), lambda: render_job_list(filters, page, page_size)
-    )
-
-
-def render_job_detail(job_id: int) -> CachedBody | None:
-    """An open job as the public sees it; None when it is not open (not cached)."""
-    from core.api.serializers import JobSerializer
-
-    job = (
-        Job.objects.open()
-        .select_related("category")
-        .defer("search_vector")
-        .filter(pk=job_id)
-        .first()
-    )
-    if job is None:
-        return None
-    return CachedBody.build(JobSerializer(job).data, valid_until=_valid_until(job.expires_at))
-
-
-def job_detail(job_id: int) -> CachedBody | None:
-    """An open job's public representation from the cache; None if the job is not open."""
-    if not 0 < job_id < 2**63:
-        return None
-    return _get_or_build(f"job:{job_id}", lambda: render_job_detail(job_id))
-
-
-def render_categories() -> CachedBody:
-    from core.api.serializers import CategorySerializer
-
-    categories = list(selectors.categories_with_open_job_counts())
-    earliest = Job.objects.open().aggregate(earliest=Min("expires_at"))["earliest"]
-    return CachedBody.build(
-        CategorySerializer(categories, many=True).data, valid_until=_valid_until(earliest)
-    )
-
-
-def categories() -> CachedBody | None:
-    """Every category with its open-job count, from the cache when possible."""
-    return _get_or_build("categories", render_categories)
-
-
-# --- Warming (listings worker) ------------------------------------------------------------------
-
-
-def warm(*, job_id: int | None = None, detail_only: bool = False) -> int:
-    """Build the most requested documents for the current generation; returns how many.
-
-    The first page of the listing, the first page of each category (by id and by slug), the
-    category list, and the detail of `job_id` when given (only that with `detail_only`).
-    """
-    from core.models import Category
-
-    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
-    warmed = 0
-    plain = selectors.JobListFilters()
-
-    def list_key(filters: selectors.JobListFilters) -> str:
-        return _job_list_name(filters, 1, page_size)
-
-    # (names to store under, builder): a category's page is keyed by its id and by its slug.
-    documents: list[tuple[list[str], Callable[[], CachedBody | None]]] = []
-    if not detail_only:
-        documents.append(([list_key(plain)], lambda: render_job_list(plain, 1, page_size)))
-        documents.append((["categories"], render_categories))
-        for category_id, slug in Category.objects.values_list("id", "slug"):
-            by_id = selectors.JobListFilters(category=str(category_id))
-            by_slug = selectors.JobListFilters(category=slug)
-            documents.append(
-                (
-                    [list_key(by_id), list_key(by_slug)],
-                    lambda f=by_id: render_job_list(f, 1, page_size),
-                )
-            )
-    if job_id is not None:
-        documents.append(([f"job:{job_id}"], lambda: render_job_detail(job_id)))
-    generation = current_generation()
-    for names, build in documents:
-        entry = build()
-        if entry is None:
-            continue
-        for name in names:
-            store(f"listings:{generation}:{name}", entry)
-        warmed += 1
-    return warmed

@@ -1,0 +1,87 @@
+"""Every write of accounts: registration, profile, passwords and the refresh tokens they revoke.
+
+Views and tasks call these; nothing else writes users. Keyword-only, atomic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from core.accounts.models import Role, User
+from core.batching import delete_in_batches
+from core.exceptions import DuplicateValue
+
+
+def _taken_user_field(*, username: str, email: str, exclude_pk: int | None = None) -> str | None:
+    users = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if username and users.filter(username__iexact=username).exists():
+        return "username"
+    if email and users.filter(email__iexact=email).exists():
+        return "email"
+    return None
+
+
+def register_user(*, username: str, email: str, password: str, role: Role) -> User:
+    """Create an account with exactly one role. Taken usernames or emails raise `DuplicateValue`.
+
+    Usernames and emails are compared case-insensitively; the database constraint settles races.
+    """
+    email = User.objects.normalize_email(email)
+    if taken := _taken_user_field(username=username, email=email):
+        raise DuplicateValue(f"A user with that {taken} already exists.", field=taken)
+    try:
+        with transaction.atomic():
+            user = User(username=username, email=email, role=role)
+            user.set_password(password)
+            user.save()
+    except IntegrityError as exc:
+        taken = _taken_user_field(username=username, email=email) or "username"
+        raise DuplicateValue(f"A user with that {taken} already exists.", field=taken) from exc
+    return user
+
+
+def update_user_profile(*, user: User, changes: dict[str, Any]) -> User:
+    """Change the caller's own email or name; the role and username are fixed at registration."""
+    allowed = {"email", "first_name", "last_name"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"fields not editable: {sorted(unknown)}")
+    if "email" in changes:
+        changes["email"] = User.objects.normalize_email(changes["email"])
+        if _taken_user_field(username="", email=changes["email"], exclude_pk=user.pk):
+            raise DuplicateValue("A user with that email already exists.", field="email")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*changes])
+    except IntegrityError as exc:
+        raise DuplicateValue("A user with that email already exists.", field="email") from exc
+    return user
+
+
+def revoke_refresh_tokens(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of `user`; returns how many were newly revoked."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    tokens = [BlacklistedToken(token=token) for token in outstanding]
+    BlacklistedToken.objects.bulk_create(tokens, ignore_conflicts=True)
+    return len(tokens)
+
+
+def change_password(*, user: User, new_password: str) -> None:
+    """Set a new password and log the user out everywhere (all refresh tokens revoked)."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_refresh_tokens(user=user)
+
+
+def flush_expired_tokens(*, batch_size: int = 5000) -> int:
+    """Delete refresh tokens (and their blacklist entries) that have expired anyway."""
+    return delete_in_batches(
+        OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size
+    )

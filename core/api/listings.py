@@ -1,0 +1,199 @@
+"""The public documents of the jobs domain as REST bodies: a job and a category as anyone sees
+them, and the listing, job detail and category list rendered to the bytes the listings cache
+stores (`core.jobs.listing_cache`) and the views send.
+
+The listings worker (`tasks.listings`) re-warms the cache through `warm`: the one place outside
+the REST layer that reaches into it, as the import contracts in `pyproject.toml` declare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.paginator import InvalidPage, Paginator
+from django.db.models import Min
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from core.jobs import listing_cache
+from core.jobs.listing_cache import CachedBody
+from core.jobs.models import PUBLIC_JOB_FIELDS, Category, Job
+from core.jobs.selectors import JobListFilters, categories_with_open_job_counts, list_open_jobs
+
+# --- Shapes ---------------------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    """A category with the number of jobs open in it right now."""
+
+    open_jobs_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "open_jobs_count"]
+        read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A job as anyone may see it: no personal data of the employer."""
+
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_slug = serializers.CharField(source="category.slug", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = list(PUBLIC_JOB_FIELDS)
+        read_only_fields = fields
+
+
+def _render(data: object, *, valid_until: float) -> CachedBody:
+    return CachedBody.of(JSONRenderer().render(data), valid_until=valid_until)
+
+
+# --- The three cached documents -------------------------------------------------------------
+
+
+def _page_link(filters: JobListFilters, page: int | None, page_size: int) -> str | None:
+    if page is None:
+        return None
+    params = {k: v for k, v in asdict(filters).items() if v not in ("", None)}
+    if isinstance(params.get("remote"), bool):
+        params["remote"] = "true" if params["remote"] else "false"
+    if page > 1:
+        params["page"] = page
+    if page_size != settings.REST_FRAMEWORK["PAGE_SIZE"]:
+        params["page_size"] = page_size
+    query = urlencode(params, doseq=True)
+    return f"{settings.PUBLIC_BASE_URL}/api/jobs/" + (f"?{query}" if query else "")
+
+
+def render_job_list(filters: JobListFilters, page: int | str, page_size: int) -> CachedBody | None:
+    """Build one page of the public listing from the database; None for a page that does not exist.
+
+    Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
+    serve every client whichever host name they used.
+    """
+    paginator = Paginator(list_open_jobs(filters=filters), page_size)
+    try:
+        current = paginator.page(paginator.num_pages if page == "last" else page)
+    except InvalidPage:
+        return None
+    jobs = list(current.object_list)
+    data = {
+        "count": paginator.count,
+        "next": _page_link(
+            filters, current.next_page_number() if current.has_next() else None, page_size
+        ),
+        "previous": _page_link(
+            filters, current.previous_page_number() if current.has_previous() else None, page_size
+        ),
+        "results": JobSerializer(jobs, many=True).data,
+    }
+    earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
+    return _render(data, valid_until=listing_cache.valid_until(earliest))
+
+
+def job_list(filters: JobListFilters, page: int | str, page_size: int) -> CachedBody | None:
+    """One page of the public listing, from the cache when possible."""
+    return listing_cache.get_or_build(
+        listing_cache.job_list_name(filters, page, page_size),
+        lambda: render_job_list(filters, page, page_size),
+    )
+
+
+def render_job_detail(job_id: int) -> CachedBody | None:
+    """An open job as the public sees it; None when it is not open (not cached)."""
+    job = (
+        Job.objects.open()
+        .select_related("category")
+        .defer("search_vector")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None:
+        return None
+    return _render(JobSerializer(job).data, valid_until=listing_cache.valid_until(job.expires_at))
+
+
+def job_detail(job_id: int) -> CachedBody | None:
+    """An open job's public representation from the cache; None if the job is not open."""
+    if not 0 < job_id < 2**63:
+        return None
+    return listing_cache.get_or_build(f"job:{job_id}", lambda: render_job_detail(job_id))
+
+
+def render_categories() -> CachedBody:
+    categories = list(categories_with_open_job_counts())
+    earliest = Job.objects.open().aggregate(earliest=Min("expires_at"))["earliest"]
+    return _render(
+        CategorySerializer(categories, many=True).data,
+        valid_until=listing_cache.valid_until(earliest),
+    )
+
+
+def categories() -> CachedBody | None:
+    """Every category with its open-job count, from the cache when possible."""
+    return listing_cache.get_or_build("categories", render_categories)
+
+
+def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
+    """Send cached bytes as they are, or 304 when the client already holds this version.
+
+    Django's conditional GET (`django.utils.cache`) compares `If-None-Match` with the entry's tag
+    (weakly, `*` and lists included); its 304 keeps the `ETag` and `Cache-Control` headers.
+    """
+    response = HttpResponse(entry.body, content_type="application/json")
+    response["ETag"] = entry.etag
+    patch_cache_control(
+        response, public=True, max_age=min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    )
+    return get_conditional_response(request, etag=entry.etag, response=response)
+
+
+# --- Warming (the listings worker) --------------------------------------------------------------
+
+
+def warm(*, job_id: int | None = None, detail_only: bool = False) -> int:
+    """Build the most requested documents for the current generation; returns how many.
+
+    The first page of the listing, the first page of each category (by id and by slug), the
+    category list, and the detail of `job_id` when given (only that with `detail_only`).
+    """
+    page_size = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    warmed = 0
+    plain = JobListFilters()
+
+    def list_key(filters: JobListFilters) -> str:
+        return listing_cache.job_list_name(filters, 1, page_size)
+
+    # (names to store under, builder): a category's page is keyed by its id and by its slug.
+    documents: list[tuple[list[str], Callable[[], CachedBody | None]]] = []
+    if not detail_only:
+        documents.append(([list_key(plain)], lambda: render_job_list(plain, 1, page_size)))
+        documents.append((["categories"], render_categories))
+        for category_id, slug in Category.objects.values_list("id", "slug"):
+            by_id = JobListFilters(category=str(category_id))
+            by_slug = JobListFilters(category=slug)
+            documents.append(
+                (
+                    [list_key(by_id), list_key(by_slug)],
+                    lambda f=by_id: render_job_list(f, 1, page_size),
+                )
+            )
+    if job_id is not None:
+        documents.append(([f"job:{job_id}"], lambda: render_job_detail(job_id)))
+    generation = listing_cache.current_generation()
+    for names, build in documents:
+        entry = build()
+        if entry is None:
+            continue
+        for name in names:
+            listing_cache.store(name, entry, generation=generation)
+        warmed += 1
+    return warmed

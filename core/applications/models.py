@@ -1,0 +1,71 @@
+"""Applications and their history: structure, and what the database enforces (one application
+per seeker and job). Rows are written only through `core.applications.services`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from core.jobs.models import Job
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    REVIEWED = "reviewed", "Reviewed"
+    INTERVIEWING = "interviewing", "Interviewing"
+    OFFERED = "offered", "Offered"
+    HIRED = "hired", "Hired"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Application(models.Model):
+    """A job seeker's application to one job; at most one per seeker and job."""
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="applications")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="applications"
+    )
+    cover_letter = models.TextField(max_length=10_000, blank=True)
+    resume_url = models.URLField(max_length=500)
+    status = models.CharField(
+        max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "applicant"],
+                name="application_one_per_job_and_applicant",
+                violation_error_message="You have already applied to this job.",
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "status"], name="application_job_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Application {self.pk} to job {self.job_id} by user {self.applicant_id}"
+
+
+class ApplicationStatusChange(models.Model):
+    """One step of an application's history: who moved it from what to what, and when."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(max_length=1000, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
