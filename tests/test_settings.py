@@ -205,6 +205,8 @@ def test_the_values_of_env_example_are_read_as_production_would(tmp_path):
         settings["EMAIL_USE_SSL"],
     ) == ("localhost", 1025, "user", "password", False, False)
     assert settings["CORS_ALLOWED_ORIGINS"] == ["https://jobs.example.com"]
+    # JWT_SIGNING_KEY is listed blank: tokens are signed with the secret key, not an empty one.
+    assert settings["SIMPLE_JWT"]["SIGNING_KEY"] == env_example()["DJANGO_SECRET_KEY"]
     assert settings["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
     assert settings["SECURE_HSTS_SECONDS"] == 2592000
     assert settings["CELERY_BROKER_CONNECTION_TIMEOUT"] == 0.5
