@@ -1,8 +1,8 @@
-"""Shared fixtures: users of every role, authenticated API clients, categories and jobs."""
+"""Shared fixtures: users of every role, authenticated API clients, categories and jobs (the
+factories behind them are in tests/factories.py)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from collections import defaultdict
@@ -18,11 +18,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import events, listings, services
 from core.api import throttling
-from core.models import Application, Category, Job, JobStatus, Role, User
+from core.models import Application, Category, Job, JobStatus, User
 from tasks import relay
-
-PASSWORD = "Correct-Horse-Battery-9"
-_counter = itertools.count(1)
+from tests.factories import AdminFactory, EmployerFactory, SeekerFactory
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -78,15 +76,6 @@ def publisher_calls(monkeypatch) -> list[list[uuid.UUID]]:
     return calls
 
 
-def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:
-    n = next(_counter)
-    username = username or f"user{n}"
-    user = User(username=username, email=f"{username}@example.com", role=role, **extra)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
 def client_for(user: User | None) -> APIClient:
     """An API client sending a real access token of `user` (anonymous when None)."""
     client = APIClient()
@@ -98,27 +87,27 @@ def client_for(user: User | None) -> APIClient:
 
 @pytest.fixture
 def employer(db) -> User:
-    return make_user(Role.EMPLOYER, username="acme_hr")
+    return EmployerFactory(username="acme_hr")
 
 
 @pytest.fixture
 def other_employer(db) -> User:
-    return make_user(Role.EMPLOYER, username="globex_hr")
+    return EmployerFactory(username="globex_hr")
 
 
 @pytest.fixture
 def seeker(db) -> User:
-    return make_user(Role.JOB_SEEKER, username="alice")
+    return SeekerFactory(username="alice")
 
 
 @pytest.fixture
 def other_seeker(db) -> User:
-    return make_user(Role.JOB_SEEKER, username="bob")
+    return SeekerFactory(username="bob")
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return make_user("", username="root_admin", is_staff=True, is_superuser=True)
+    return AdminFactory(username="root_admin")
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from core import services
 from core.models import Category, Job, JobStatus, Role, User
-from tests.conftest import make_user
+from tests.factories import make_user
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMA_PATH = "/api/docs/swagger.json"

@@ -17,12 +17,12 @@ from core.models import (
     Application,
     ApplicationStatus,
     ApplicationStatusChange,
-    Category,
     JobStatus,
     OutboxEvent,
     Role,
 )
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
+from tests.factories import CategoryFactory, make_user
 from tests.services import POSTGRESQL, require
 
 APPLY_URL = "/api/applications/apply/"
@@ -170,7 +170,7 @@ def test_concurrent_duplicate_applications_create_exactly_one():
     require(POSTGRESQL, why="a real concurrent race (row locks)")
     employer = make_user(Role.EMPLOYER, username="race_employer")
     seeker = make_user(Role.JOB_SEEKER, username="race_seeker")
-    category = Category.objects.create(name="Race", slug="race")
+    category = CategoryFactory(name="Race", slug="race")
     job = services.create_job(
         employer=employer,
         fields={

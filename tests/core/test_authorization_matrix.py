@@ -24,7 +24,8 @@ from core import services
 from core.api import views
 from core.models import Application, Category, Job, JobStatus, OutboxEvent, User
 from jobboard import urls as root_urls
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import client_for
+from tests.factories import PASSWORD
 
 ROLES = ["anonymous", "seeker", "other_seeker", "employer", "other_employer", "admin"]
 

@@ -31,7 +31,7 @@ from core import events, listings, selectors, services
 from core.api import throttling, views
 from core.models import Job, JobStatus, OutboxEvent
 from tasks.listings import refresh_listings
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.services import REDIS, require, unreachable_redis
 
 LIST_URL = "/api/jobs/"

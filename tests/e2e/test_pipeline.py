@@ -19,8 +19,9 @@ from core.models import (
     OutboxEvent,
     Role,
 )
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
 from tests.e2e.conftest import broker_unreachable, dead_letters, wait_until
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -23,9 +23,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import events
 from core.models import OutboxEvent, Role
-from tests.conftest import make_user
 from tests.e2e.conftest import ROOT, wait_until
 from tests.e2e.test_pipeline import make_open_job
+from tests.factories import make_user
 from tests.services import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from core import services
 from core.models import OutboxEvent, Role
 from tasks import email as email_module
 from tasks.notifications import notify_employer_of_application
-from tests.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
