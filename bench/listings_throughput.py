@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ os.environ["DJANGO_DEBUG"] = "false"
 os.environ.pop("CELERY_BROKER_URL", None)
 
 from bench.seeding import employer_and_categories, empty_tables, ensure_database  # noqa: E402
+from tests.services import free_port  # noqa: E402
 
 RATIO_TARGET = 0.7
 JOBS = 200
@@ -58,12 +58,6 @@ class WrkResult:
     p99_ms: float
     requests: int
     errors: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def seed() -> None:

@@ -71,13 +71,13 @@ os.environ["THROTTLE_ENABLED"] = "false"
 from bench.notifications import (  # noqa: E402
     EVENT_HEADER,
     Sink,
-    free_port,
-    percentile,
     start_worker,
     stop_worker,
     wait_for,
 )
 from bench.seeding import empty_tables, ensure_database, insert_jobs  # noqa: E402
+from bench.stats import percentile  # noqa: E402
+from tests.services import free_port  # noqa: E402
 
 OUT_DIR = Path(os.environ.get("JOBBOARD_VAR_DIR", ROOT / "var")) / "loadtest"
 PASSWORD = "load-Pass-2026"  # noqa: S105 (the seeded accounts' known password)

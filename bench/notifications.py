@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,9 @@ os.environ.setdefault("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobboard.settings")
 os.environ["THROTTLE_ENABLED"] = "false"
+
+from bench.stats import percentile  # noqa: E402
+from tests.services import free_port  # noqa: E402
 
 EVENT_HEADER = re.compile(rb"^X-Jobboard-Event-Id: (\S+)", re.MULTILINE)
 P95_TARGET_SECONDS = 1.0
@@ -68,12 +70,6 @@ class Sink:
     def count(self) -> int:
         with self.lock:
             return len(self.arrivals)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_worker(smtp_port: int, log_path: Path) -> subprocess.Popen:
@@ -120,11 +116,6 @@ def wait_for(predicate, timeout: float) -> bool:
             return False
         time.sleep(0.01)
     return True
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -39,6 +39,7 @@ os.environ["THROTTLE_ENABLED"] = "false"
 os.environ.pop("CELERY_BROKER_URL", None)
 
 from bench import seeding  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 
 P95_SPEEDUP_TARGET = 20.0
 PAGE_SIZE = 20
@@ -141,11 +142,6 @@ def timed_page(queryset, number: int = 1) -> tuple[float, float, int, list]:
     counted = time.perf_counter()
     rows = list(paginator.page(min(number, paginator.num_pages)).object_list)
     return counted - started, time.perf_counter() - counted, count, rows
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def captured_sql(queryset) -> list[str]:

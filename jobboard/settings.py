@@ -8,56 +8,27 @@ off and no secret key.
 from __future__ import annotations
 
 import math
-import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from jobboard.env import Env
+
+# django-environ's typed readers; a missing or malformed value stops the start with
+# ImproperlyConfigured naming the variable (jobboard/env.py).
+env = Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of the embedded run (SQLite file, file cache, collected static files, emails).
-VAR_DIR = Path(os.environ.get("JOBBOARD_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+VAR_DIR = Path(env.str("JOBBOARD_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 # --- Core -----------------------------------------------------------------------------------
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -66,7 +37,9 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,22 +102,23 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    "default": env.db_url(
+        "DATABASE_URL",
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=60),
         conn_health_checks=True,
     )
 }
 # Bounded waits (jobboard/database.py): no process waits on PostgreSQL longer than these.
 # Connecting (TCP, start-up, authentication):
-DATABASE_CONNECT_TIMEOUT = env_float("DATABASE_CONNECT_TIMEOUT", 3)
+DATABASE_CONNECT_TIMEOUT = env.float("DATABASE_CONNECT_TIMEOUT", default=3.0)
 # Any one database answer during a web request; past it the request answers 503.
-DATABASE_REQUEST_TIMEOUT = env_float("DATABASE_REQUEST_TIMEOUT", 5)
+DATABASE_REQUEST_TIMEOUT = env.float("DATABASE_REQUEST_TIMEOUT", default=5.0)
 # The server cancels any statement after this (0: never); outside web requests (tasks, beat,
 # commands) the client gives up a few seconds later, on a server that does not answer at all.
-DATABASE_STATEMENT_TIMEOUT = env_float("DATABASE_STATEMENT_TIMEOUT", 30)
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=30.0)
 # After a wait ran out, how long this process answers "unavailable" at once before trying again.
-DATABASE_CIRCUIT_SECONDS = env_float("DATABASE_CIRCUIT_SECONDS", 2)
+DATABASE_CIRCUIT_SECONDS = env.float("DATABASE_CIRCUIT_SECONDS", default=2.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
@@ -178,7 +152,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # --- Cache (listing cache, throttle counters) -----------------------------------------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+REDIS_URL = env.str("REDIS_URL", default="").strip()
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -208,19 +182,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 10)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
+    # Blank as in .env.example: the secret key, never an empty HMAC key.
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
 # --- REST framework, throttling, docs -------------------------------------------------------
 
-THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 DEFAULT_THROTTLE_RATES = {
     "anon": "300/min",
     "user": "600/min",
@@ -263,10 +238,10 @@ REST_FRAMEWORK = {
         if THROTTLE_ENABLED
         else []
     ),
-    "DEFAULT_THROTTLE_RATES": parse_throttle_rates(os.environ.get("THROTTLE_RATES", "")),
+    "DEFAULT_THROTTLE_RATES": parse_throttle_rates(env.str("THROTTLE_RATES", default="")),
     # Client identity for throttling is REMOTE_ADDR unless the operator says how many trusted
     # proxies sit in front; trusting X-Forwarded-For blindly lets a client pick its own identity.
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -293,33 +268,33 @@ SPECTACULAR_SETTINGS = {
 
 # --- Domain ---------------------------------------------------------------------------------
 
-JOB_LIFETIME_DAYS = env_int("JOB_LIFETIME_DAYS", 30)
+JOB_LIFETIME_DAYS = env.int("JOB_LIFETIME_DAYS", default=30)
 # A full-text search answers from this many most recently published matches (PostgreSQL).
-SEARCH_RESULT_LIMIT = env_int("SEARCH_RESULT_LIMIT", 1000)
+SEARCH_RESULT_LIMIT = env.int("SEARCH_RESULT_LIMIT", default=1000)
 # Employers are reminded this many days before a posting expires (once per posting).
-JOB_EXPIRY_REMINDER_DAYS = env_int("JOB_EXPIRY_REMINDER_DAYS", 3)
+JOB_EXPIRY_REMINDER_DAYS = env.int("JOB_EXPIRY_REMINDER_DAYS", default=3)
 
 # --- Listings cache and periodic work --------------------------------------------------------
 
-LISTINGS_CACHE_ENABLED = env_bool("LISTINGS_CACHE_ENABLED", True)
+LISTINGS_CACHE_ENABLED = env.bool("LISTINGS_CACHE_ENABLED", default=True)
 # Longest life of a cached listing page (shorter when a job on it expires sooner).
-LISTING_CACHE_SECONDS = env_int("LISTING_CACHE_SECONDS", 300)
+LISTING_CACHE_SECONDS = env.int("LISTING_CACHE_SECONDS", default=300)
 # How stale a process's view of the listings generation may be.
-LISTING_LOCAL_REVALIDATE_SECONDS = float(os.environ.get("LISTING_LOCAL_REVALIDATE_SECONDS", "0.25"))
+LISTING_LOCAL_REVALIDATE_SECONDS = env.float("LISTING_LOCAL_REVALIDATE_SECONDS", default=0.25)
 # Cache-Control max-age of public listing responses.
-LISTING_CLIENT_MAX_AGE = env_int("LISTING_CLIENT_MAX_AGE", 5)
-JOB_EXPIRY_INTERVAL_SECONDS = env_int("JOB_EXPIRY_INTERVAL_SECONDS", 60)
-JOB_EXPIRY_BATCH_SIZE = env_int("JOB_EXPIRY_BATCH_SIZE", 1000)
-HOUSEKEEPING_INTERVAL_SECONDS = env_int("HOUSEKEEPING_INTERVAL_SECONDS", 3600)
-OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
-DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
+LISTING_CLIENT_MAX_AGE = env.int("LISTING_CLIENT_MAX_AGE", default=5)
+JOB_EXPIRY_INTERVAL_SECONDS = env.int("JOB_EXPIRY_INTERVAL_SECONDS", default=60)
+JOB_EXPIRY_BATCH_SIZE = env.int("JOB_EXPIRY_BATCH_SIZE", default=1000)
+HOUSEKEEPING_INTERVAL_SECONDS = env.int("HOUSEKEEPING_INTERVAL_SECONDS", default=3600)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=90)
 
 # --- Events, Celery and email -----------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
 # The host is spelled out: the transport ignores it, but kombu warns on every connection that
 # names none ("No hostname was supplied").
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://localhost//"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="").strip() or "filesystem://localhost//"
 if CELERY_BROKER_URL.startswith("filesystem"):
     # One folder for in and out: web, worker and beat all send and consume on this machine.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -336,12 +311,12 @@ else:
     # connection and retried publishes keep their reconnect policies.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True, "max_retries": 0}
 # Short, so a broker that does not answer costs a request a fraction of a second, not seconds.
-CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "0.5"))
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longest wait for one publish: the socket write and RabbitMQ's confirmation (worker/celery.py).
-CELERY_BROKER_PUBLISH_TIMEOUT = env_float("CELERY_BROKER_PUBLISH_TIMEOUT", 1)
+CELERY_BROKER_PUBLISH_TIMEOUT = env.float("CELERY_BROKER_PUBLISH_TIMEOUT", default=1.0)
 # A worker or beat notices a broker that stopped answering after two missed heartbeats.
-CELERY_BROKER_HEARTBEAT = env_int("CELERY_BROKER_HEARTBEAT", 10)
+CELERY_BROKER_HEARTBEAT = env.int("CELERY_BROKER_HEARTBEAT", default=10)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
@@ -352,7 +327,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Unset: one pool process per core (measured on 2 cores: 4 or 6 processes drained no faster).
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=0) or None
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -362,31 +337,30 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # How often beat sweeps the outbox for events an outage left behind, and for how long the web
 # process stops trying to publish after the broker failed it once.
-OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "5"))
-OUTBOX_CIRCUIT_SECONDS = float(os.environ.get("OUTBOX_CIRCUIT_SECONDS", "5"))
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
+OUTBOX_CIRCUIT_SECONDS = env.float("OUTBOX_CIRCUIT_SECONDS", default=5.0)
 # Retries of a notification on transient SMTP or database errors: exponential backoff from
 # NOTIFY_RETRY_BASE_SECONDS with jitter, then the dead-letter queue.
-NOTIFY_MAX_RETRIES = env_int("NOTIFY_MAX_RETRIES", 6)
-NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "2"))
-NOTIFY_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "600"))
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=6)
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=2.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=600.0)
 
 # Where links in emails point.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
-DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "Nexus Job Board <noreply@jobboard.local>")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_URL = env.str("EMAIL_URL", default="").strip()
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if EMAIL_URL:
-    _email = urlsplit(EMAIL_URL)
-    if _email.scheme not in {"smtp", "smtps", "smtp+tls"}:
-        raise ImproperlyConfigured("EMAIL_URL must be smtp://, smtp+tls:// or smtps://host:port")
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _email.hostname or "localhost"
-    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
-    EMAIL_HOST_USER = unquote(_email.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
-    EMAIL_USE_SSL = _email.scheme == "smtps"
-    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    # smtp://, smtp+tls:// (STARTTLS) or smtps:// (TLS from the first byte).
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 else:
     # The embedded run writes every email to a file in var/mail/ so it can be read.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
@@ -395,12 +369,12 @@ else:
 # --- Health probes --------------------------------------------------------------------------
 
 # How long /readyz waits for each dependency (database, cache, broker) before calling it down.
-HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 
 # --- HTTP, CORS and security ----------------------------------------------------------------
 
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Cover letters are bounded far below this; anything bigger is not a job application.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
@@ -408,18 +382,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SESSION_COOKIE_HTTPONLY = True
 
 # --- Static files ---------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -437,11 +411,11 @@ USE_TZ = True
 
 # --- Logging --------------------------------------------------------------------------------
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 # json: one JSON object per line, for a log collector (production); text: readable lines for the
 # development run. Web, worker and beat all log through the one console handler below (Celery
 # hands its logging to this configuration, see worker/celery.py).
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="").strip().lower() or ("text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
 LOGGING = {

@@ -1,8 +1,8 @@
-"""Shared fixtures: users of every role, authenticated API clients, categories and jobs."""
+"""Shared fixtures: users of every role, authenticated API clients, categories and jobs (the
+factories behind them are in tests/factories.py)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from collections import defaultdict
@@ -17,16 +17,14 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import circuit_breakers
-from core.accounts.models import Role, User
+from core.accounts.models import User
 from core.applications import services as application_services
 from core.applications.models import Application
 from core.jobs import listing_cache
 from core.jobs import services as job_services
 from core.jobs.models import Category, Job, JobStatus
 from core.outbox import events
-
-PASSWORD = "Correct-Horse-Battery-9"
-_counter = itertools.count(1)
+from tests.factories import AdminFactory, EmployerFactory, SeekerFactory
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -81,15 +79,6 @@ def publisher_calls(monkeypatch) -> list[list[uuid.UUID]]:
     return calls
 
 
-def make_user(role: Role | str = "", *, username: str | None = None, **extra: Any) -> User:
-    n = next(_counter)
-    username = username or f"user{n}"
-    user = User(username=username, email=f"{username}@example.com", role=role, **extra)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
 def client_for(user: User | None) -> APIClient:
     """An API client sending a real access token of `user` (anonymous when None)."""
     client = APIClient()
@@ -101,27 +90,27 @@ def client_for(user: User | None) -> APIClient:
 
 @pytest.fixture
 def employer(db) -> User:
-    return make_user(Role.EMPLOYER, username="acme_hr")
+    return EmployerFactory(username="acme_hr")
 
 
 @pytest.fixture
 def other_employer(db) -> User:
-    return make_user(Role.EMPLOYER, username="globex_hr")
+    return EmployerFactory(username="globex_hr")
 
 
 @pytest.fixture
 def seeker(db) -> User:
-    return make_user(Role.JOB_SEEKER, username="alice")
+    return SeekerFactory(username="alice")
 
 
 @pytest.fixture
 def other_seeker(db) -> User:
-    return make_user(Role.JOB_SEEKER, username="bob")
+    return SeekerFactory(username="bob")
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return make_user("", username="root_admin", is_staff=True, is_superuser=True)
+    return AdminFactory(username="root_admin")
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ from core.accounts.models import Role, User
 from core.applications import services as application_services
 from core.jobs import services as job_services
 from core.jobs.models import Category, Job, JobStatus
-from tests.conftest import make_user
+from tests.factories import make_user
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMA_PATH = "/api/docs/swagger.json"

@@ -14,23 +14,22 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import cache
-from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.accounts.models import Role, User
 from core.applications.models import Application
-from core.jobs.models import Job, JobStatus
+from core.jobs.models import Job
 from core.outbox.models import OutboxEvent
-from tests.conftest import PASSWORD, client_for, make_user
+from tests.conftest import client_for
 from tests.core.conftest import HttpAnswer
+from tests.factories import PASSWORD, bulk_jobs, make_user
 
 LOGIN_URL = "/api/token/"
 REFRESH_URL = "/api/token/refresh/"
@@ -343,22 +342,7 @@ def test_listing_text_filters_are_bounded_with_a_field_message(anon_client, job,
 
 @pytest.mark.parametrize("url", [JOBS_URL, MINE_URL])
 def test_every_paginated_list_caps_page_size_at_100(url, employer, employer_client, category):
-    now = timezone.now()
-    Job.objects.bulk_create(
-        Job(
-            employer=employer,
-            category=category,
-            title=f"Bulk job {n}",
-            description="Bulk.",
-            company_name="Acme",
-            location="Berlin",
-            employment_type="full_time",
-            status=JobStatus.PUBLISHED,
-            published_at=now,
-            expires_at=now + timedelta(days=30),
-        )
-        for n in range(101)
-    )
+    bulk_jobs(101, employer=employer, category=category)
 
     for page_size in (101, 1000, 10**30):
         response = employer_client.get(url, {"page_size": page_size})

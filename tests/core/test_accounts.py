@@ -22,7 +22,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from core.accounts.models import Role, User
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from tests.services import POSTGRESQL, require
 
 REGISTER_URL = "/api/users/register/"

@@ -16,9 +16,10 @@ from core.accounts.models import Role
 from core.applications import services as application_services
 from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
 from core.jobs import services as job_services
-from core.jobs.models import Category, JobStatus
+from core.jobs.models import JobStatus
 from core.outbox.models import OutboxEvent
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
+from tests.factories import CategoryFactory, make_user
 from tests.services import POSTGRESQL, require
 
 APPLY_URL = "/api/applications/apply/"
@@ -166,7 +167,7 @@ def test_concurrent_duplicate_applications_create_exactly_one():
     require(POSTGRESQL, why="a real concurrent race (row locks)")
     employer = make_user(Role.EMPLOYER, username="race_employer")
     seeker = make_user(Role.JOB_SEEKER, username="race_seeker")
-    category = Category.objects.create(name="Race", slug="race")
+    category = CategoryFactory(name="Race", slug="race")
     job = job_services.create_job(
         employer=employer,
         fields={

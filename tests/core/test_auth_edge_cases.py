@@ -30,8 +30,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.accounts.models import Role, User
-from tests.conftest import PASSWORD, make_user
 from tests.core.conftest import HttpAnswer
+from tests.factories import PASSWORD, make_user
 from tests.services import POSTGRESQL, require
 
 TOKEN_URL = "/api/token/"

@@ -28,7 +28,8 @@ from core.jobs import services
 from core.jobs.models import Category, Job, JobStatus
 from core.outbox.models import OutboxEvent
 from jobboard import urls as root_urls
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import client_for
+from tests.factories import PASSWORD
 
 ROLES = ["anonymous", "seeker", "other_seeker", "employer", "other_employer", "admin"]
 

@@ -17,7 +17,7 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 SCHEMA_URL = "/api/docs/swagger.json"
 

@@ -33,7 +33,7 @@ from core.outbox import services as outbox_services
 from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
 from tasks import maintenance
 from tasks.notifications import notify_employer_of_expiry, remind_employer_of_expiry
-from tests.conftest import make_user
+from tests.factories import bulk_jobs, make_user
 from tests.services import POSTGRESQL, require
 
 LIST_URL = "/api/jobs/"
@@ -57,24 +57,7 @@ def status_of(job: Job) -> str:
 
 def bulk_stale_jobs(*, employer: User, category: Category, count: int) -> list[Job]:
     """`count` published jobs whose `expires_at` passed a minute ago (no events recorded)."""
-    now = timezone.now()
-    Job.objects.bulk_create(
-        [
-            Job(
-                employer=employer,
-                category=category,
-                title=f"Stale posting {n}",
-                description="Long gone.",
-                company_name="Acme",
-                location="Berlin",
-                employment_type="full_time",
-                status=JobStatus.PUBLISHED,
-                published_at=now - timedelta(days=31),
-                expires_at=now - timedelta(minutes=1),
-            )
-            for n in range(count)
-        ]
-    )
+    bulk_jobs(count, title="Stale posting", stale=True, employer=employer, category=category)
     return list(Job.objects.filter(title__startswith="Stale posting").order_by("id"))
 
 

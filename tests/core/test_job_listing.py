@@ -16,7 +16,8 @@ from core.applications import services as application_services
 from core.applications.models import ApplicationStatus
 from core.jobs import services as job_services
 from core.jobs.models import Job, JobStatus
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
+from tests.factories import bulk_jobs, make_user
 from tests.services import POSTGRESQL, require
 
 LIST_URL = "/api/jobs/"
@@ -323,22 +324,7 @@ def test_page_size_splits_the_listing_into_pages(anon_client, make_job):
 
 
 def test_page_size_over_100_is_capped_at_100(anon_client, employer, category):
-    now = timezone.now()
-    Job.objects.bulk_create(
-        Job(
-            employer=employer,
-            category=category,
-            title=f"Bulk job {n}",
-            description="Bulk.",
-            company_name="Acme",
-            location="Berlin",
-            employment_type="full_time",
-            status=JobStatus.PUBLISHED,
-            published_at=now,
-            expires_at=now + timedelta(days=30),
-        )
-        for n in range(101)
-    )
+    bulk_jobs(101, employer=employer, category=category)
 
     response = anon_client.get(LIST_URL, {"page_size": 1000})
 

@@ -35,7 +35,7 @@ from core.jobs.models import Job, JobStatus
 from core.outbox import events
 from core.outbox.models import OutboxEvent
 from tasks.listings import refresh_listings
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.services import REDIS, require, unreachable_redis
 
 LIST_URL = "/api/jobs/"

@@ -43,9 +43,9 @@ from core.accounts.models import Role
 from core.applications.models import Application
 from core.outbox import events
 from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
-from tests.conftest import make_user
 from tests.e2e.conftest import SmtpSink, wait_until
 from tests.e2e.test_pipeline import make_open_job
+from tests.factories import make_user
 from tests.faultproxy import FaultProxy
 from tests.services import require
 

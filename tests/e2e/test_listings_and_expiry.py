@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import factory
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -26,8 +27,9 @@ from core.jobs import listing_cache, services
 from core.jobs.models import Job, JobStatus
 from core.outbox import events
 from core.outbox.models import OutboxEvent
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
 from tests.e2e.conftest import wait_until
+from tests.factories import bulk_jobs, make_user
 from tests.services import REDIS, require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -142,23 +144,13 @@ def test_beat_expires_1000_stale_jobs_and_each_employer_gets_one_email_per_job(
     employers = [make_user(Role.EMPLOYER, username=f"bulk_hr_{n}") for n in range(EMPLOYERS)]
     assert len({employer.email for employer in employers}) == EMPLOYERS
     category = services.create_category(name="Bulk", slug="bulk")
-    now = timezone.now()
-    Job.objects.bulk_create(
-        [
-            Job(
-                employer=employers[n % EMPLOYERS],
-                category=category,
-                title=f"Stale posting {n}",
-                description="Past its date.",
-                company_name="Acme",
-                location="Berlin",
-                employment_type="full_time",
-                status=JobStatus.PUBLISHED,
-                published_at=now - timedelta(days=31),
-                expires_at=now - timedelta(minutes=1),
-            )
-            for n in range(STALE_JOBS)
-        ]
+    # Job n belongs to employers[n % EMPLOYERS].
+    bulk_jobs(
+        STALE_JOBS,
+        title="Stale posting",
+        stale=True,
+        employer=factory.Iterator(employers),
+        category=category,
     )
     public = APIClient()
     assert public.get(LIST_URL).json()["count"] == 0  # the query already excludes them

@@ -17,8 +17,9 @@ from core.applications.models import Application
 from core.jobs import services as job_services
 from core.outbox import services as outbox_services
 from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
 from tests.e2e.conftest import broker_unreachable, dead_letters, wait_until
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -20,9 +20,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from core.accounts.models import Role
 from core.outbox import events
 from core.outbox.models import OutboxEvent
-from tests.conftest import make_user
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_pipeline import make_open_job
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from core.applications import services
 from core.outbox.models import OutboxEvent
 from tasks import email as email_module
 from tasks.notifications import notify_employer_of_application
-from tests.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
