@@ -199,3 +199,16 @@ def test_the_liveness_probe_never_touches_the_database(monkeypatch, client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
+
+
+def test_every_operation_of_the_schema_documents_the_503(anon_client):
+    schema = anon_client.get("/api/docs/swagger.json").json()
+
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert operations
+    for path, method, operation in operations:
+        assert "503" in operation["responses"], (method, path)

@@ -88,8 +88,9 @@ class AutoSchema(SpectacularAutoSchema):
     drf-spectacular documents only the success of an operation. The API's errors are uniform
     (`core.api.exceptions`), so they are derived from the view: 400 for anything that reads a
     body or query parameters, 401 where a token is read (or checked, by the token views), 403
-    behind a role permission, 404 on a path with an id or a page number, 415 for a body, and
-    429 everywhere (the anonymous and per-user rates cover every view in production). A view
+    behind a role permission, 404 on a path with an id or a page number, 415 for a body, 429
+    everywhere (the anonymous and per-user rates cover every view in production), and 503
+    everywhere (a database outage, `core.api.exceptions`). A view
     documents the 400s of its business rules with `validation_error_response`; those take
     precedence.
     """
@@ -165,6 +166,11 @@ class AutoSchema(SpectacularAutoSchema):
         errors["429"] = (
             ERROR_COMPONENT,
             "Too many requests: retry after the number of seconds in `Retry-After`.",
+        )
+        errors["503"] = (
+            ERROR_COMPONENT,
+            "The database is briefly unavailable (code `service_unavailable`): retry after the "
+            "number of seconds in `Retry-After`.",
         )
         return errors
 
