@@ -740,13 +740,12 @@ def test_an_email_sent_while_the_database_is_away_is_recorded_not_sent_again(
     assert delivery.sent_at is not None
 
 
-def test_a_delivery_being_sent_by_another_attempt_is_left_to_it(seeker, job):
-    application = apply(seeker, job)
-    event = submitted_event(application)
+def delivery_left_sending(seeker, job) -> tuple[OutboxEvent, tasks.email.Email, EmailDelivery]:
+    """An application's email whose first attempt took the lease and recorded no outcome."""
+    event = submitted_event(apply(seeker, job))
     email = notifications.compose_application_submitted(event)
-    key = f"{event.id}:{email.template}:{email.recipient.lower()}"
-    EmailDelivery.objects.create(
-        idempotency_key=key,
+    delivery = EmailDelivery.objects.create(
+        idempotency_key=f"{event.id}:{email.template}:{email.recipient.lower()}",
         event_id=event.id,
         event_type=event.event_type,
         template=email.template,
@@ -754,35 +753,31 @@ def test_a_delivery_being_sent_by_another_attempt_is_left_to_it(seeker, job):
         status=DeliveryStatus.SENDING,
         attempts=1,
     )
+    return event, email, delivery
+
+
+def test_a_delivery_being_sent_by_another_attempt_is_left_to_it(seeker, job):
+    event, email, delivery = delivery_left_sending(seeker, job)
 
     with pytest.raises(tasks.email.DeliveryInProgress):
         tasks.email.send_once(event=event, email=email, final_attempt=False)
 
     assert mail.outbox == []
-    assert EmailDelivery.objects.get(idempotency_key=key).attempts == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
 
 
 def test_an_attempt_that_recorded_no_outcome_is_sent_again_once_its_lease_ran_out(seeker, job):
-    application = apply(seeker, job)
-    event = submitted_event(application)
-    email = notifications.compose_application_submitted(event)
-    key = f"{event.id}:{email.template}:{email.recipient.lower()}"
-    delivery = EmailDelivery.objects.create(
-        idempotency_key=key,
-        event_id=event.id,
-        event_type=event.event_type,
-        template=email.template,
-        recipient=email.recipient,
-        status=DeliveryStatus.SENDING,
-        attempts=1,
-    )
+    event, email, delivery = delivery_left_sending(seeker, job)
     expired = timezone.now() - timedelta(seconds=tasks.email.SENDING_LEASE_SECONDS + 1)
     EmailDelivery.objects.filter(pk=delivery.pk).update(updated_at=expired)
 
     assert tasks.email.send_once(event=event, email=email, final_attempt=False) == "sent"
 
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].extra_headers["Message-ID"] == tasks.email.message_id_for(key)
+    assert mail.outbox[0].extra_headers["Message-ID"] == tasks.email.message_id_for(
+        delivery.idempotency_key
+    )
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
     assert delivery.attempts == 2
