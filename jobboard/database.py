@@ -7,11 +7,13 @@ socket instead (the mechanism gevent's psycogreen uses): `install()` registers o
 a deadline. Each connect and each query is one call of the callback:
 
 - a connect waits at most `DATABASE_CONNECT_TIMEOUT` seconds;
-- a query during a web request waits at most `DATABASE_REQUEST_TIMEOUT` seconds
-  (`request_timeout()` scopes it; `DatabaseTimeoutMiddleware` applies it to every request);
-- any other query (tasks, beat, commands) waits at most `DATABASE_STATEMENT_TIMEOUT` plus a
-  margin: the server's own `statement_timeout` (set per connection, see settings) cancels a slow
-  query first, so the client-side bound only ends waits on a server that does not answer at all.
+- a query of a web process waits at most `DATABASE_REQUEST_TIMEOUT` seconds: the WSGI and ASGI
+  entry points call `bound_every_wait()`, so the bound holds inside a request and around it
+  (Django checks its connections in the request_started and request_finished signals, before
+  and after the middleware);
+- any other process's query (tasks, beat, commands) waits at most `DATABASE_STATEMENT_TIMEOUT`
+  plus a margin: the server's own `statement_timeout` (set per connection, see settings) cancels
+  a slow query first, so the client-side bound only ends waits on a server that never answers.
 
 A wait that runs out raises `psycopg2.OperationalError`; psycopg2 then closes the connection, so
 Django opens a fresh one next time, and Django reports it as `django.db.OperationalError` (a 503,
@@ -23,12 +25,9 @@ probe and for everything that does not need the database.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import select
 import time
 import weakref
-from collections.abc import Iterator
 
 import psycopg2
 from django.conf import settings
@@ -36,10 +35,8 @@ from psycopg2 import extensions
 
 from core.circuit_breakers import circuit_breaker
 
-# Seconds the current context may wait for one database answer; None: the process default.
-_request_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "database_request_timeout", default=None
-)
+# Seconds this process waits for any one answer of the database; None: the statement bound.
+_wait_bound: float | None = None
 # The client waits this much longer than the server's statement_timeout before giving up itself.
 STATEMENT_TIMEOUT_MARGIN_SECONDS = 5.0
 
@@ -91,9 +88,8 @@ def _timeout_for(conn: extensions.connection) -> float | None:
     if conn.status == extensions.STATUS_SETUP:  # connecting
         configured = conn.get_dsn_parameters().get("connect_timeout")
         return float(configured) if configured else settings.DATABASE_CONNECT_TIMEOUT
-    scoped = _request_timeout.get()
-    if scoped is not None:
-        return scoped
+    if _wait_bound is not None:
+        return _wait_bound
     statement_timeout = settings.DATABASE_STATEMENT_TIMEOUT
     return statement_timeout + STATEMENT_TIMEOUT_MARGIN_SECONDS if statement_timeout else None
 
@@ -133,22 +129,10 @@ def install() -> None:
     extensions.set_wait_callback(wait_with_deadline)
 
 
-@contextlib.contextmanager
-def request_timeout(seconds: float) -> Iterator[None]:
-    """Within this block, any one database answer is waited for at most `seconds`."""
-    token = _request_timeout.set(seconds)
-    try:
-        yield
-    finally:
-        _request_timeout.reset(token)
+def bound_every_wait(seconds: float | None) -> None:
+    """Bound every database answer this process waits for (None: back to the statement bound).
 
-
-class DatabaseTimeoutMiddleware:
-    """Bound every database wait of a web request by `DATABASE_REQUEST_TIMEOUT`."""
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
-        with request_timeout(settings.DATABASE_REQUEST_TIMEOUT):
-            return self.get_response(request)
+    The web's entry points do: a request must answer within a few seconds whatever the database
+    does, and nothing else runs in a web process."""
+    global _wait_bound
+    _wait_bound = seconds

@@ -64,8 +64,6 @@ MIDDLEWARE = [
     # First: the request id is bound before anything else runs, and the logged duration covers
     # the whole stack.
     "core.middleware.RequestLogMiddleware",
-    # Every database wait of a request is bounded (DATABASE_REQUEST_TIMEOUT).
-    "jobboard.database.DatabaseTimeoutMiddleware",
     # Probes are answered before host validation and the HTTPS redirect (see jobboard/health.py).
     "jobboard.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -7,7 +7,9 @@ network does. The bounds are what the client code enforces; the answers are what
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import psycopg2
 import pytest
@@ -35,6 +37,16 @@ def proxied_database(db):
     proxy.close()
 
 
+@contextlib.contextmanager
+def bounded_waits(seconds: float) -> Iterator[None]:
+    """As in a web process: every database answer waited for at most `seconds`."""
+    database.bound_every_wait(seconds)
+    try:
+        yield
+    finally:
+        database.bound_every_wait(None)
+
+
 def select_one(wrapper) -> int:
     with wrapper.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -50,7 +62,7 @@ def timed(call) -> tuple[float, Exception | None]:
     return time.monotonic() - started, None
 
 
-def test_a_query_to_a_database_that_stopped_answering_fails_within_the_request_bound(
+def test_a_query_to_a_database_that_stopped_answering_fails_within_the_web_process_bound(
     proxied_database, settings
 ):
     proxy, wrapper = proxied_database
@@ -58,7 +70,7 @@ def test_a_query_to_a_database_that_stopped_answering_fails_within_the_request_b
     assert select_one(wrapper) == 1
     proxy.hang()
 
-    with database.request_timeout(0.5):
+    with bounded_waits(0.5):
         elapsed, error = timed(lambda: select_one(wrapper))
 
     assert isinstance(error, OperationalError)
@@ -99,7 +111,7 @@ def test_after_a_timeout_the_process_fails_fast_then_tries_once_and_recovers(
     settings.DATABASE_CIRCUIT_SECONDS = 0.5
     assert select_one(wrapper) == 1
     proxy.hang()
-    with database.request_timeout(0.3):
+    with bounded_waits(0.3):
         timed(lambda: select_one(wrapper))
     assert database.circuit.is_open
     wrapper.close()  # as Django does with a broken connection at the end of the request
