@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Min
-from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -142,7 +142,7 @@ def categories() -> CachedBody | None:
     return listing_cache.get_or_build("categories", render_categories)
 
 
-def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
+def cached_response(request: HttpRequest | Request, entry: CachedBody) -> HttpResponse:
     """Send cached bytes as they are, or 304 when the client already holds this version.
 
     Django's conditional GET (`django.utils.cache`) compares `If-None-Match` with the entry's tag
@@ -150,10 +150,49 @@ def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
     """
     response = HttpResponse(entry.body, content_type="application/json")
     response["ETag"] = entry.etag
-    patch_cache_control(
-        response, public=True, max_age=min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
-    )
+    # What `patch_cache_control(response, public=True, max_age=...)` writes on a response that
+    # has no Cache-Control yet, without parsing an empty header on every hit.
+    max_age = min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    response["Cache-Control"] = f"public, max-age={max_age}"
     return get_conditional_response(request, etag=entry.etag, response=response)
+
+
+# --- The listing's hit before DRF's dispatch ----------------------------------------------------
+
+# Accept headers for which DRF's content negotiation (one renderer, JSON) always picks JSON: no
+# header, anything, JSON, and what common HTTP clients send. Any other value takes DRF's path,
+# which negotiates (and may answer 406) as it always did.
+PLAIN_ACCEPT = frozenset(
+    {"", "*/*", "application/json", "application/json, */*", "application/json, text/plain, */*"}
+)
+
+
+def job_list_alias(query_string: str) -> str:
+    """The name under which this process remembers the body it served for a raw query string."""
+    return "jobs?" + query_string
+
+
+def plain_anonymous_get(request: HttpRequest) -> bool:
+    """A request the listing's fast path may answer exactly as the DRF view would.
+
+    An anonymous GET (no `Authorization` header: the JWT authentication would find no user) whose
+    content negotiation cannot fail or change anything (`PLAIN_ACCEPT`, no `?format=` override).
+    """
+    meta = request.META
+    return (
+        request.method == "GET"
+        and "HTTP_AUTHORIZATION" not in meta
+        and meta.get("HTTP_ACCEPT", "") in PLAIN_ACCEPT
+        and "format" not in meta.get("QUERY_STRING", "")
+    )
+
+
+def remembered_job_list(request: HttpRequest) -> CachedBody | None:
+    """The page this process already served for this exact query string in the current
+    generation (`listing_cache.alias_lookup`), or None: no parsing, no validation, no I/O."""
+    alias = job_list_alias(request.META.get("QUERY_STRING", ""))
+    entry, _generation = listing_cache.alias_lookup(alias)
+    return entry
 
 
 # --- Warming (the listings worker) --------------------------------------------------------------
