@@ -370,14 +370,21 @@ class JobViewSet(
         alias = listings.job_list_alias(request.META.get("QUERY_STRING", ""))
         entry, generation = listing_cache.alias_lookup(alias)
         if entry is None:
-            query = JobListQuerySerializer(data=request.query_params)
-            query.is_valid(raise_exception=True)
+            filters = self._filters(request)
             page, page_size = self._page_and_size(request)
-            entry = listings.job_list(query.to_filters(), page, page_size)
+            entry = listings.job_list(filters, page, page_size)
             if entry is None:
                 raise NotFound("Invalid page.")
             listing_cache.remember_alias(alias, generation, entry)
         return listings.cached_response(request, entry)
+
+    def _filters(self, request: Request) -> JobListFilters:
+        if not request.query_params:
+            # What the query serializer validates an empty query to, without building it.
+            return JobListFilters()
+        query = JobListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.to_filters()
 
     def _page_and_size(self, request: Request) -> tuple[int | str, int]:
         # The paginator's own rules: a bad page is 404, a bad page_size falls back to the

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from urllib.parse import urlencode
 
+import orjson
 from django.conf import settings
-from django.core.paginator import InvalidPage, Paginator
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -24,7 +27,12 @@ from rest_framework.request import Request
 from core.jobs import listing_cache
 from core.jobs.listing_cache import CachedBody
 from core.jobs.models import PUBLIC_JOB_FIELDS, Category, Job
-from core.jobs.selectors import JobListFilters, categories_with_open_job_counts, list_open_jobs
+from core.jobs.selectors import (
+    JobListFilters,
+    categories_with_open_job_counts,
+    list_open_jobs,
+    open_job_rows,
+)
 
 # --- Shapes ---------------------------------------------------------------------------------
 
@@ -79,24 +87,69 @@ def render_job_list(filters: JobListFilters, page: int | str, page_size: int) ->
     Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
     serve every client whichever host name they used.
     """
-    paginator = Paginator(list_open_jobs(filters=filters), page_size)
-    try:
-        current = paginator.page(paginator.num_pages if page == "last" else page)
-    except InvalidPage:
+    if page == "last":
+        page = _page_count(list_open_jobs(filters=filters).count(), page_size)
+    offset = (page - 1) * page_size
+    if offset >= 2**63:  # past the end of any listing, and past what OFFSET takes
         return None
-    jobs = list(current.object_list)
+    rows, count = open_job_rows(filters=filters, offset=offset, limit=page_size)
+    pages = _page_count(count, page_size)
+    if page > pages:  # Django's Paginator: only the first page may be empty
+        return None
     data = {
-        "count": paginator.count,
-        "next": _page_link(
-            filters, current.next_page_number() if current.has_next() else None, page_size
-        ),
-        "previous": _page_link(
-            filters, current.previous_page_number() if current.has_previous() else None, page_size
-        ),
-        "results": JobSerializer(jobs, many=True).data,
+        "count": count,
+        "next": _page_link(filters, page + 1 if page < pages else None, page_size),
+        "previous": _page_link(filters, page - 1 if page > 1 else None, page_size),
+        "results": job_items(rows),
     }
-    earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
-    return _render(data, valid_until=listing_cache.valid_until(earliest))
+    earliest = min((row[_EXPIRES_AT] for row in rows if row[_EXPIRES_AT]), default=None)
+    return CachedBody.of(render_json(data), valid_until=listing_cache.valid_until(earliest))
+
+
+def _page_count(count: int, page_size: int) -> int:
+    """Django's `Paginator.num_pages`: one page at least (the first may be empty), no orphans."""
+    return max(1, -(-count // page_size))
+
+
+def _is_datetime(name: str) -> bool:
+    try:
+        return isinstance(Job._meta.get_field(name), models.DateTimeField)
+    except FieldDoesNotExist:  # read through the category
+        return False
+
+
+# The positions, in a row of `open_job_rows` (`PUBLIC_JOB_FIELDS` order), of the date-times.
+_DATETIME_COLUMNS = tuple(i for i, name in enumerate(PUBLIC_JOB_FIELDS) if _is_datetime(name))
+_EXPIRES_AT = PUBLIC_JOB_FIELDS.index("expires_at")
+
+
+def job_items(rows: list[tuple]) -> list[dict]:
+    """Rows of `selectors.open_job_rows` shaped as `JobSerializer` shapes jobs, without it.
+
+    Every public field is a string, an integer, a boolean or None as the database returns it,
+    which is what the serializer's fields return too; date-times are written as DRF writes them
+    (ISO 8601 in the current time zone, `Z` for UTC). `tests/core/test_listing_fast_paths.py`
+    pins the bytes against the serializer's.
+    """
+    zone = timezone.get_current_timezone()
+    items = []
+    for row in rows:
+        values = list(row)
+        for index in _DATETIME_COLUMNS:
+            value = values[index]
+            if value is not None:
+                text = value.astimezone(zone).isoformat()
+                values[index] = text[:-6] + "Z" if text.endswith("+00:00") else text
+        items.append(dict(zip(PUBLIC_JOB_FIELDS, values, strict=True)))
+    return items
+
+
+def render_json(data: object) -> bytes:
+    """What DRF's `JSONRenderer` writes for plain data (strings, integers, booleans, None, lists
+    and dicts): compact, UTF-8, U+2028 and U+2029 escaped; by orjson, byte for byte the same."""
+    return (
+        orjson.dumps(data).replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    )
 
 
 def job_list(filters: JobListFilters, page: int | str, page_size: int) -> CachedBody | None:
@@ -154,7 +207,18 @@ def cached_response(request: HttpRequest | Request, entry: CachedBody) -> HttpRe
     # has no Cache-Control yet, without parsing an empty header on every hit.
     max_age = min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
     response["Cache-Control"] = f"public, max-age={max_age}"
-    return get_conditional_response(request, etag=entry.etag, response=response)
+    meta = request.META
+    if any(header in meta for header in _PRECONDITION_HEADERS):
+        return get_conditional_response(request, etag=entry.etag, response=response)
+    return response  # what get_conditional_response returns when the request has no precondition
+
+
+_PRECONDITION_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
 
 
 # --- The listing's hit before DRF's dispatch ----------------------------------------------------

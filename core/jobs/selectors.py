@@ -13,7 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Subquery
 
 from core.accounts.models import User
 from core.jobs.models import PUBLIC_JOB_FIELDS, Category, Job, JobStatus
@@ -88,7 +88,12 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
     Without an explicit ordering a search sorts by relevance and a plain listing by newest first.
     On PostgreSQL a search covers the newest `SEARCH_RESULT_LIMIT` matches.
     """
-    jobs = Job.objects.open().select_related("category").only(*LISTED_FIELDS)
+    return _open_jobs_matching(filters).select_related("category").only(*LISTED_FIELDS)
+
+
+def _open_jobs_matching(filters: JobListFilters) -> QuerySet[Job]:
+    """`list_open_jobs` without the columns: the open jobs `filters` select, in their order."""
+    jobs = Job.objects.open()
     if filters.category:
         by_slug = Q(category__slug=filters.category)
         if filters.category.isascii() and filters.category.isdigit():
@@ -131,6 +136,29 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
             return jobs.order_by(*ORDERINGS["relevance"])
         ordering = "-published_at"
     return jobs.order_by(*ORDERINGS.get(ordering or "-published_at", ORDERINGS["-published_at"]))
+
+
+# COUNT(*) as a plain expression: an aggregate would make the ORM group the outer query.
+_COUNT_ALL = Func(template="COUNT(*)", output_field=BigIntegerField())
+
+
+def open_job_rows(*, filters: JobListFilters, offset: int, limit: int) -> tuple[list[tuple], int]:
+    """Rows `offset` to `offset + limit` of the public listing (`list_open_jobs`) as plain
+    tuples of `LISTED_FIELDS` (no model instances), and how many jobs the listing has in all.
+
+    Both come from one statement (the count a scalar subquery of it), so they agree with each
+    other, and a page costs one round trip; only past the end is the count asked on its own.
+    """
+    jobs = _open_jobs_matching(filters)
+    total = Subquery(jobs.order_by().values(n=_COUNT_ALL))
+    rows = list(
+        jobs.annotate(listing_total=total).values_list(*LISTED_FIELDS, "listing_total")[
+            offset : offset + limit
+        ]
+    )
+    if not rows:
+        return [], jobs.count()
+    return [row[:-1] for row in rows], rows[0][-1]
 
 
 def _jobs() -> QuerySet[Job]:
