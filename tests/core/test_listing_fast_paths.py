@@ -4,18 +4,32 @@ A hit of `GET /api/jobs/` is sent before DRF's dispatch (`core.api.jobs._listing
 the same bytes, `ETag`/304, `Cache-Control` and DRF's own headers, and the throttles count it
 as before. Requests the fast path must not answer (signed in, unusual `Accept`, `?format=`, a
 miss) go through DRF, which is asserted by counting its dispatches.
+
+A page that is not cached is built from plain rows and written by orjson
+(`core.api.listings.render_job_list`): byte for byte what Django's Paginator, `JobSerializer` and
+DRF's `JSONRenderer` made of the same jobs, for every kind of value, filter, order and page.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.core.paginator import InvalidPage, Paginator
+from django.http import QueryDict
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from core.api import throttling
-from core.api.jobs import JobViewSet
-from core.jobs import listing_cache
+from core.api import listings, throttling
+from core.api.jobs import JobListQuerySerializer, JobViewSet
+from core.api.listings import JobSerializer
+from core.jobs import listing_cache, selectors
+from core.jobs import services as job_services
+from core.jobs.models import Job
 
 LIST_URL = "/api/jobs/"
 # Through DRF's negotiation, to the same JSON renderer: DRF answers these itself.
@@ -216,3 +230,208 @@ def test_a_refusal_before_drf_is_drfs_refusal(app_throttles, job):
     assert fast.status_code == through_drf.status_code == 429
     assert fast.content == through_drf.content
     assert headers_of(fast) == headers_of(through_drf)
+
+
+# --- The uncached page: plain rows and orjson, the serializer's bytes -----------------------------
+
+
+def serializer_page(filters, page, page_size) -> bytes | None:
+    """The page as it was built before plain rows: Django's Paginator over model instances,
+    `JobSerializer` and DRF's `JSONRenderer`. The reference the fast build must equal."""
+    paginator = Paginator(selectors.list_open_jobs(filters=filters), page_size)
+    try:
+        current = paginator.page(paginator.num_pages if page == "last" else page)
+    except InvalidPage:
+        return None
+    link = listings._page_link
+    data = {
+        "count": paginator.count,
+        "next": link(
+            filters, current.next_page_number() if current.has_next() else None, page_size
+        ),
+        "previous": link(
+            filters, current.previous_page_number() if current.has_previous() else None, page_size
+        ),
+        "results": JobSerializer(list(current.object_list), many=True).data,
+    }
+    return JSONRenderer().render(data)
+
+
+@pytest.fixture
+def varied_jobs(make_job, category) -> list[Job]:
+    """Jobs that between them take every kind of value the public fields have."""
+    design = job_services.create_category(name="Dé­sign & Ünïcode ✓", slug="design")
+    jobs = [
+        make_job(title="Plain", salary_min=None, salary_max=None, salary_currency=""),
+        make_job(
+            title='Ünïcode — “quotes”, 日本語, emoji 🚀, line\u2028sep\u2029and "escapes" \\',
+            description="Tabs\tnew\nlines\r and control \x01\x1f chars; </script>",
+            company_name="Zoë & Co <b>",
+            location="Zürich",
+            remote=True,
+            employment_type="contract",
+            category=design,
+            salary_min=0,
+            salary_max=2_147_483_647,
+            salary_currency="CHF",
+        ),
+        make_job(title="Floor only", salary_min=80_000, remote=False, employment_type="part_time"),
+        make_job(title="Closed later", salary_max=50_000, category=design),
+    ]
+    base = timezone.now() - timedelta(days=2)
+    for n, job in enumerate(jobs):
+        # Microseconds zero and not, so both ISO forms are written.
+        Job.objects.filter(pk=job.pk).update(
+            published_at=base + timedelta(hours=n, microseconds=0 if n % 2 else 123_456),
+            created_at=base.replace(microsecond=0) + timedelta(minutes=n),
+        )
+    return jobs
+
+
+FILTER_CASES = [
+    selectors.JobListFilters(),
+    selectors.JobListFilters(remote=True),
+    selectors.JobListFilters(remote=False),
+    selectors.JobListFilters(category="design"),
+    selectors.JobListFilters(category="1"),
+    selectors.JobListFilters(employment_type="contract"),
+    selectors.JobListFilters(location="zür"),
+    selectors.JobListFilters(salary_min=60_000),
+    selectors.JobListFilters(salary_max=60_000, ordering="salary"),
+    selectors.JobListFilters(ordering="-salary"),
+    selectors.JobListFilters(ordering="created_at"),
+    selectors.JobListFilters(search="plain"),
+    selectors.JobListFilters(search="nothing-matches-this"),
+    selectors.JobListFilters(search="plain or zürich", ordering="-created_at"),
+    selectors.JobListFilters(search="engineer -plain"),
+    selectors.JobListFilters(ordering="relevance"),
+    selectors.JobListFilters(ordering="published_at"),
+    selectors.JobListFilters(location="%"),
+    selectors.JobListFilters(location="_"),
+    selectors.JobListFilters(location="\\"),
+    selectors.JobListFilters(category=str(2**63)),
+    selectors.JobListFilters(posted_since=timezone.now() - timedelta(hours=46, minutes=30)),
+    selectors.JobListFilters(
+        category="design", remote=True, salary_min=0, employment_type="contract", location="z"
+    ),
+]
+
+
+@pytest.mark.parametrize("filters", FILTER_CASES, ids=lambda f: repr(f)[15:60])
+@pytest.mark.parametrize(("page", "page_size"), [(1, 20), (1, 2), (2, 2), ("last", 3), (9, 2)])
+def test_the_page_built_from_rows_is_the_serializers_page_byte_for_byte(
+    varied_jobs, filters, page, page_size
+):
+    expected = serializer_page(filters, page, page_size)
+    built = listings.render_job_list(filters, page, page_size)
+
+    if expected is None:
+        assert built is None
+    else:
+        assert built is not None
+        assert built.body == expected
+
+
+def test_every_public_field_is_in_the_built_page(varied_jobs):
+    body = json.loads(listings.render_job_list(selectors.JobListFilters(), 1, 20).body)
+
+    assert body["count"] == 4
+    assert [set(item) for item in body["results"]] == [set(JobSerializer.Meta.fields)] * 4
+    unicode_job = next(item for item in body["results"] if item["remote"])
+    assert unicode_job["salary_max"] == 2_147_483_647
+    assert unicode_job["category_name"] == "Dé­sign & Ünïcode ✓"
+
+
+@pytest.mark.parametrize("cache_enabled", [True, False], ids=["cached", "uncached"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?page_size=2&page=2",
+        "?remote=true",
+        "?category=design&ordering=-salary",
+        "?search=plain",
+    ],
+)
+def test_the_api_answers_the_serializers_bytes(
+    anon_client, varied_jobs, settings, cache_enabled, query
+):
+    settings.LISTINGS_CACHE_ENABLED = cache_enabled
+    params = QueryDict(query.removeprefix("?"))
+    serializer = JobListQuerySerializer(data=params)
+    assert serializer.is_valid(), serializer.errors
+    page_size = int(params.get("page_size", 20))
+    expected = serializer_page(serializer.to_filters(), int(params.get("page", 1)), page_size)
+
+    first = anon_client.get(LIST_URL + query)
+    second = anon_client.get(LIST_URL + query)
+
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content == expected
+    assert first["ETag"] == second["ETag"]
+
+
+@pytest.mark.parametrize("cache_enabled", [True, False], ids=["cached", "uncached"])
+def test_the_listing_without_the_cache_answers_a_matching_etag_with_304(
+    anon_client, job, settings, cache_enabled
+):
+    settings.LISTINGS_CACHE_ENABLED = cache_enabled
+    etag = anon_client.get(LIST_URL)["ETag"]
+
+    response = anon_client.get(LIST_URL, HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+
+def test_one_statement_reads_the_page_and_its_count(
+    anon_client, varied_jobs, settings, django_assert_num_queries
+):
+    settings.LISTINGS_CACHE_ENABLED = False
+    with django_assert_num_queries(1):
+        page = anon_client.get(LIST_URL, {"page_size": 2})
+    assert page.json()["count"] == 4
+    # Past the end the page is empty, and the count alone says whether the page exists.
+    with django_assert_num_queries(2):
+        assert anon_client.get(LIST_URL, {"page": 3, "page_size": 2}).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", str(2**62)])
+def test_a_page_far_past_the_end_is_a_404_not_a_database_error(anon_client, job, settings, page):
+    settings.LISTINGS_CACHE_ENABLED = False
+
+    response = anon_client.get(LIST_URL, {"page": page})
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", ["", "?page=1", "?page_size=20", "?page=1&page_size=20"])
+def test_an_empty_query_is_the_default_listing(anon_client, varied_jobs, settings, query):
+    settings.LISTINGS_CACHE_ENABLED = False
+    assert anon_client.get(LIST_URL + query).content == serializer_page(
+        selectors.JobListFilters(), 1, 20
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("?remote=maybe&page=abc", 400, "remote"),
+        ("?page_size=0&page=abc", 404, "detail"),  # the page is read before its size
+        ("?page=abc", 404, "detail"),
+    ],
+)
+def test_a_bad_query_is_refused_before_a_bad_page(anon_client, job, settings, query, status, field):
+    settings.LISTINGS_CACHE_ENABLED = False
+
+    response = anon_client.get(LIST_URL + query)
+
+    assert response.status_code == status
+    assert field in response.json()
+
+
+def test_json_rendering_is_drfs_for_every_character():
+    text = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    data = {"s": text, "n": [0, -1, 2**63 - 1, None, True, False], "e": "", "l": [], "d": {}}
+
+    assert listings.render_json(data) == JSONRenderer().render(data)
