@@ -3,14 +3,16 @@
 One gunicorn (`bench.bare_wsgi`, the production app plus a bench-only `GET /bench/bare/` that
 returns a constant JSON body of the listing page's size) serves both endpoints with the same
 workers; wrk loads each with the same threads, connections and duration, alternating
-bare, listing, bare, listing... after a warm-up, so drift on the machine falls on both alike.
-Each round's ratio is listing ÷ the bare run beside it; the verdict is on their median.
+bare, listing, bare, listing... every `--slice` seconds after a warm-up, so drift on the machine
+falls on both alike. Each round (`--duration` seconds of each) gives the ratio listing ÷ bare;
+the verdict is on the median of the rounds.
 Targets: `GET /api/jobs/` >= 0.85x the bare view's requests/s with the listings cache on, and
 >= 0.15x with it off (`LISTINGS_CACHE_ENABLED=false`: every request builds the page from the
 database). `--cache on|off` measures one of them; the default measures both, one gunicorn each.
 
-    .venv/bin/python bench/listings_throughput.py [--cache both --duration 10 --rounds 2
-                                                    --connections 8 --threads 2 --workers 2]
+    .venv/bin/python bench/listings_throughput.py [--cache both --duration 10 --slice 2
+                                                    --rounds 2 --connections 8 --threads 2
+                                                    --workers 2]
 
 Needs wrk on PATH (`apt-get install -y wrk`), PostgreSQL and Redis. The database named in
 DATABASE_URL (default `jobboard_bench_listings`) is created if missing, migrated and re-seeded
@@ -199,6 +201,19 @@ def run_wrk(url: str, args: argparse.Namespace, duration: float) -> WrkResult:
     return WrkResult(rps, p50, p99, requests, errors)
 
 
+def combined(parts: list[WrkResult]) -> WrkResult:
+    """Slices of one endpoint's run as one result: all their requests over all their time."""
+    requests = sum(part.requests for part in parts)
+    seconds = sum(part.requests / part.requests_per_second for part in parts)
+    return WrkResult(
+        requests / seconds,
+        sum(part.p50_ms for part in parts) / len(parts),
+        max(part.p99_ms for part in parts),
+        requests,
+        "; ".join(part.errors for part in parts if part.errors),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -207,7 +222,15 @@ def main() -> int:
         default="both",
         help="the listings cache on (cached hits), off (every request from the database), or both",
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds of load per endpoint per round"
+    )
+    parser.add_argument(
+        "--slice",
+        type=float,
+        default=2.0,
+        help="alternate bare and listing every this many seconds within a round (0: one run each)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="bare+listing pairs to alternate")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up each")
     parser.add_argument("--connections", type=int, default=8)
@@ -317,8 +340,8 @@ def measure(
     print(
         f"\nlistings cache {mode} (LISTINGS_CACHE_ENABLED={'true' if mode == 'on' else 'false'}); "
         f"gunicorn bench.bare_wsgi: {args.workers} sync workers; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.duration:g}s, {args.rounds} alternating rounds after "
-        f"{args.warmup:g}s warm-up each"
+        f"-c{args.connections}, {args.rounds} rounds of {args.duration:g}s per endpoint "
+        f"(alternating every {args.slice:g}s) after {args.warmup:g}s warm-up each"
     )
     print(
         f"listing: {open_jobs} open jobs, page 1 = {len(reference)} bytes (checked: the real "
@@ -329,9 +352,14 @@ def measure(
     for path in (BARE_PATH, LISTING_PATH):
         run_wrk(base + path, args, args.warmup)
     runs: dict[str, list[WrkResult]] = {BARE_PATH: [], LISTING_PATH: []}
+    slices = max(1, round(args.duration / args.slice)) if args.slice else 1
     for _ in range(args.rounds):
+        parts: dict[str, list[WrkResult]] = {BARE_PATH: [], LISTING_PATH: []}
+        for _ in range(slices):
+            for path in (BARE_PATH, LISTING_PATH):
+                parts[path].append(run_wrk(base + path, args, args.duration / slices))
         for path in (BARE_PATH, LISTING_PATH):
-            result = run_wrk(base + path, args, args.duration)
+            result = combined(parts[path])
             runs[path].append(result)
             print(
                 f"  {path:<14} {result.requests_per_second:8.0f} req/s  "
