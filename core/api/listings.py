@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from urllib.parse import urlencode
 
+import orjson
 from django.conf import settings
-from django.core.paginator import InvalidPage, Paginator
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import Min
-from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,7 +27,12 @@ from rest_framework.request import Request
 from core.jobs import listing_cache
 from core.jobs.listing_cache import CachedBody
 from core.jobs.models import PUBLIC_JOB_FIELDS, Category, Job
-from core.jobs.selectors import JobListFilters, categories_with_open_job_counts, list_open_jobs
+from core.jobs.selectors import (
+    JobListFilters,
+    categories_with_open_job_counts,
+    list_open_jobs,
+    open_job_rows,
+)
 
 # --- Shapes ---------------------------------------------------------------------------------
 
@@ -79,24 +87,69 @@ def render_job_list(filters: JobListFilters, page: int | str, page_size: int) ->
     Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
     serve every client whichever host name they used.
     """
-    paginator = Paginator(list_open_jobs(filters=filters), page_size)
-    try:
-        current = paginator.page(paginator.num_pages if page == "last" else page)
-    except InvalidPage:
+    if page == "last":
+        page = _page_count(list_open_jobs(filters=filters).count(), page_size)
+    offset = (page - 1) * page_size
+    if offset >= 2**63:  # past the end of any listing, and past what OFFSET takes
         return None
-    jobs = list(current.object_list)
+    rows, count = open_job_rows(filters=filters, offset=offset, limit=page_size)
+    pages = _page_count(count, page_size)
+    if page > pages:  # Django's Paginator: only the first page may be empty
+        return None
     data = {
-        "count": paginator.count,
-        "next": _page_link(
-            filters, current.next_page_number() if current.has_next() else None, page_size
-        ),
-        "previous": _page_link(
-            filters, current.previous_page_number() if current.has_previous() else None, page_size
-        ),
-        "results": JobSerializer(jobs, many=True).data,
+        "count": count,
+        "next": _page_link(filters, page + 1 if page < pages else None, page_size),
+        "previous": _page_link(filters, page - 1 if page > 1 else None, page_size),
+        "results": job_items(rows),
     }
-    earliest = min((job.expires_at for job in jobs if job.expires_at), default=None)
-    return _render(data, valid_until=listing_cache.valid_until(earliest))
+    earliest = min((row[_EXPIRES_AT] for row in rows if row[_EXPIRES_AT]), default=None)
+    return CachedBody.of(render_json(data), valid_until=listing_cache.valid_until(earliest))
+
+
+def _page_count(count: int, page_size: int) -> int:
+    """Django's `Paginator.num_pages`: one page at least (the first may be empty), no orphans."""
+    return max(1, -(-count // page_size))
+
+
+def _is_datetime(name: str) -> bool:
+    try:
+        return isinstance(Job._meta.get_field(name), models.DateTimeField)
+    except FieldDoesNotExist:  # read through the category
+        return False
+
+
+# The positions, in a row of `open_job_rows` (`PUBLIC_JOB_FIELDS` order), of the date-times.
+_DATETIME_COLUMNS = tuple(i for i, name in enumerate(PUBLIC_JOB_FIELDS) if _is_datetime(name))
+_EXPIRES_AT = PUBLIC_JOB_FIELDS.index("expires_at")
+
+
+def job_items(rows: list[tuple]) -> list[dict]:
+    """Rows of `selectors.open_job_rows` shaped as `JobSerializer` shapes jobs, without it.
+
+    Every public field is a string, an integer, a boolean or None as the database returns it,
+    which is what the serializer's fields return too; date-times are written as DRF writes them
+    (ISO 8601 in the current time zone, `Z` for UTC). `tests/core/test_listing_fast_paths.py`
+    pins the bytes against the serializer's.
+    """
+    zone = timezone.get_current_timezone()
+    items = []
+    for row in rows:
+        values = list(row)
+        for index in _DATETIME_COLUMNS:
+            value = values[index]
+            if value is not None:
+                text = value.astimezone(zone).isoformat()
+                values[index] = text[:-6] + "Z" if text.endswith("+00:00") else text
+        items.append(dict(zip(PUBLIC_JOB_FIELDS, values, strict=True)))
+    return items
+
+
+def render_json(data: object) -> bytes:
+    """What DRF's `JSONRenderer` writes for plain data (strings, integers, booleans, None, lists
+    and dicts): compact, UTF-8, U+2028 and U+2029 escaped; by orjson, byte for byte the same."""
+    return (
+        orjson.dumps(data).replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    )
 
 
 def job_list(filters: JobListFilters, page: int | str, page_size: int) -> CachedBody | None:
@@ -142,7 +195,7 @@ def categories() -> CachedBody | None:
     return listing_cache.get_or_build("categories", render_categories)
 
 
-def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
+def cached_response(request: HttpRequest | Request, entry: CachedBody) -> HttpResponse:
     """Send cached bytes as they are, or 304 when the client already holds this version.
 
     Django's conditional GET (`django.utils.cache`) compares `If-None-Match` with the entry's tag
@@ -150,10 +203,60 @@ def cached_response(request: Request, entry: CachedBody) -> HttpResponse:
     """
     response = HttpResponse(entry.body, content_type="application/json")
     response["ETag"] = entry.etag
-    patch_cache_control(
-        response, public=True, max_age=min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    # What `patch_cache_control(response, public=True, max_age=...)` writes on a response that
+    # has no Cache-Control yet, without parsing an empty header on every hit.
+    max_age = min(entry.max_age(), settings.LISTING_CLIENT_MAX_AGE)
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    meta = request.META
+    if any(header in meta for header in _PRECONDITION_HEADERS):
+        return get_conditional_response(request, etag=entry.etag, response=response)
+    return response  # what get_conditional_response returns when the request has no precondition
+
+
+_PRECONDITION_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
+# --- The listing's hit before DRF's dispatch ----------------------------------------------------
+
+# Accept headers for which DRF's content negotiation (one renderer, JSON) always picks JSON: no
+# header, anything, JSON, and what common HTTP clients send. Any other value takes DRF's path,
+# which negotiates (and may answer 406) as it always did.
+PLAIN_ACCEPT = frozenset(
+    {"", "*/*", "application/json", "application/json, */*", "application/json, text/plain, */*"}
+)
+
+
+def job_list_alias(query_string: str) -> str:
+    """The name under which this process remembers the body it served for a raw query string."""
+    return "jobs?" + query_string
+
+
+def plain_anonymous_get(request: HttpRequest) -> bool:
+    """A request the listing's fast path may answer exactly as the DRF view would.
+
+    An anonymous GET (no `Authorization` header: the JWT authentication would find no user) whose
+    content negotiation cannot fail or change anything (`PLAIN_ACCEPT`, no `?format=` override).
+    """
+    meta = request.META
+    return (
+        request.method == "GET"
+        and "HTTP_AUTHORIZATION" not in meta
+        and meta.get("HTTP_ACCEPT", "") in PLAIN_ACCEPT
+        and "format" not in meta.get("QUERY_STRING", "")
     )
-    return get_conditional_response(request, etag=entry.etag, response=response)
+
+
+def remembered_job_list(request: HttpRequest) -> CachedBody | None:
+    """The page this process already served for this exact query string in the current
+    generation (`listing_cache.alias_lookup`), or None: no parsing, no validation, no I/O."""
+    alias = job_list_alias(request.META.get("QUERY_STRING", ""))
+    entry, _generation = listing_cache.alias_lookup(alias)
+    return entry
 
 
 # --- Warming (the listings worker) --------------------------------------------------------------

@@ -14,6 +14,10 @@ router = SimpleRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
 
 urlpatterns = [
+    # First: the jobs are the most requested routes (the public listing above all), and a
+    # request is matched against the patterns in order. No other route here starts with jobs/
+    # but jobs/create/, which none of the router's patterns (`mine`, numeric ids) matches.
+    *router.urls,
     path("users/register/", accounts.RegisterView.as_view(), name="register"),
     path("users/me/", accounts.MeView.as_view(), name="me"),
     path("users/me/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
@@ -50,5 +54,4 @@ urlpatterns = [
         applications.ApplicationWithdrawView.as_view(),
         name="application-withdraw",
     ),
-    *router.urls,
 ]

@@ -13,9 +13,11 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from core.accounts.models import User
+from core.jobs import listing_sql
 from core.jobs.models import PUBLIC_JOB_FIELDS, Category, Job, JobStatus
 
 SEARCH_CONFIG = "english"
@@ -88,7 +90,12 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
     Without an explicit ordering a search sorts by relevance and a plain listing by newest first.
     On PostgreSQL a search covers the newest `SEARCH_RESULT_LIMIT` matches.
     """
-    jobs = Job.objects.open().select_related("category").only(*LISTED_FIELDS)
+    return _open_jobs_matching(filters).select_related("category").only(*LISTED_FIELDS)
+
+
+def _open_jobs_matching(filters: JobListFilters) -> QuerySet[Job]:
+    """`list_open_jobs` without the columns: the open jobs `filters` select, in their order."""
+    jobs = Job.objects.open()
     if filters.category:
         by_slug = Q(category__slug=filters.category)
         if filters.category.isascii() and filters.category.isdigit():
@@ -131,6 +138,47 @@ def list_open_jobs(*, filters: JobListFilters) -> QuerySet[Job]:
             return jobs.order_by(*ORDERINGS["relevance"])
         ordering = "-published_at"
     return jobs.order_by(*ORDERINGS.get(ordering or "-published_at", ORDERINGS["-published_at"]))
+
+
+# COUNT(*) as a plain expression: an aggregate would make the ORM group the outer query.
+_COUNT_ALL = Func(template="COUNT(*)", output_field=BigIntegerField())
+
+
+def open_job_rows(*, filters: JobListFilters, offset: int, limit: int) -> tuple[list[tuple], int]:
+    """Rows `offset` to `offset + limit` of the public listing (`list_open_jobs`) as plain
+    tuples of `LISTED_FIELDS` (no model instances), and how many jobs the listing has in all.
+
+    Both come from one statement (the count a scalar subquery of it), so they agree with each
+    other, and a page costs one round trip; only past the end is the count asked on its own.
+    """
+    if connection.vendor == "postgresql":
+        return _open_job_rows_sql(filters, offset, limit)
+    jobs = _open_jobs_matching(filters)
+    total = Subquery(jobs.order_by().values(n=_COUNT_ALL))
+    rows = list(
+        jobs.annotate(listing_total=total).values_list(*LISTED_FIELDS, "listing_total")[
+            offset : offset + limit
+        ]
+    )
+    if not rows:
+        return [], jobs.count()
+    return [row[:-1] for row in rows], rows[0][-1]
+
+
+def _open_job_rows_sql(filters: JobListFilters, offset: int, limit: int) -> tuple[list, int]:
+    # The same query written as SQL (`listing_sql`): building the queryset costs more CPU than
+    # PostgreSQL spends answering it.
+    now = timezone.now()
+    sql, params = listing_sql.page_and_count(
+        filters, LISTED_FIELDS, config=SEARCH_CONFIG, now=now, offset=offset, limit=limit
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        if rows:
+            return [row[:-1] for row in rows], rows[0][-1]
+        cursor.execute(*listing_sql.count(filters, config=SEARCH_CONFIG, now=now))
+        return [], cursor.fetchone()[0]
 
 
 def _jobs() -> QuerySet[Job]:
