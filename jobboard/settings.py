@@ -181,6 +181,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# New and changed passwords are hashed with Argon2id at or above OWASP's recommendation
+# (m=46 MiB, t=1, p=1; here m=46 MiB, t=2, p=1: see `core.accounts.hashers`). PBKDF2 stays
+# after it so the hashes stored before verify; each is re-hashed with Argon2id at its next login.
+PASSWORD_HASHERS = [
+    "core.accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
