@@ -1,12 +1,16 @@
 """Benchmark: logins/s of one gunicorn worker with the old hasher (PBKDF2) and the new one
-(Argon2id), side by side in one run, alternating rounds so drift on the machine falls on both.
+(Argon2id), and the CPU cost of an authenticated request with and without the session
+revocation check, each pair side by side in one run, alternating rounds so drift on the
+machine falls on both alike. Target: the check adds at most 5 % CPU per request.
 
     .venv/bin/python bench/logins.py [--duration 5 --rounds 2]
 
 Each hasher gets its own single-worker gunicorn: the new one on the project's settings, the old
 one on `bench.settings_pbkdf2` (PBKDF2 first, as before), so the PBKDF2 account is not upgraded
-by its first login. One client logs in back to back (a sync worker serves one request at a
-time, so more clients would only queue); the worker's CPU time per login is read from /proc.
+by its first login. The request without the check runs on `bench.settings_without_revocation`
+(stock simplejwt authentication). One client logs in (or reads `/api/users/me/`) back to back
+(a sync worker serves one request at a time, so more clients would only queue); the worker's
+CPU time is read from /proc.
 
 Needs PostgreSQL and Redis. The database named in DATABASE_URL (default `jobboard_bench_logins`)
 is created if missing, migrated and emptied: never point it at data you want to keep.
@@ -157,6 +161,41 @@ def login_round(base: str, username: str, pid: int, duration: float) -> tuple[in
     return logins, time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
+def me_round(base: str, access: str, pid: int, duration: float) -> tuple[int, float, float]:
+    """Read `/api/users/me/` back to back: (requests, wall seconds, worker CPU seconds)."""
+    url = base + "/api/users/me/"
+    cpu_before, started, count = cpu_seconds(pid), time.monotonic(), 0
+    while time.monotonic() - started < duration:
+        status, body = request(url, token=access)
+        if status != 200:
+            raise SystemExit(f"/api/users/me/ answered {status}: {body[:200]!r}")
+        count += 1
+    return count, time.monotonic() - started, cpu_seconds(pid) - cpu_before
+
+
+def run_pairs(servers: dict, measure, args) -> dict[str, list[float]]:
+    totals = {name: [0, 0.0, 0.0] for name in servers}
+    for _, base, who, pid in servers.values():
+        measure(base, who, pid, 1.0)  # warm-up: imports, connections, caches
+    for _ in range(args.rounds):
+        for name, (_, base, who, pid) in servers.items():
+            for index, value in enumerate(measure(base, who, pid, args.duration)):
+                totals[name][index] += value
+    return totals
+
+
+def start_servers(specs, log_path: Path) -> dict:
+    servers = {}
+    for name, module, who in specs:
+        port = free_port()
+        process = start_gunicorn(port, module, log_path)
+        base = f"http://127.0.0.1:{port}"
+        servers[name] = (process, base, who, None)
+        wait_until_serving(base, process)
+        servers[name] = (process, base, who, worker_pid(process))
+    return servers
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
@@ -169,35 +208,51 @@ def main() -> int:
     var.mkdir(parents=True, exist_ok=True)
     log_path = var / "bench-logins.log"
 
-    servers = {}
-    for name, module, username in (
-        ("PBKDF2 (old)", "bench.settings_pbkdf2", "bench_pbkdf2"),
-        ("Argon2id (new)", "jobboard.settings", "bench_argon2"),
-    ):
-        port = free_port()
-        process = start_gunicorn(port, module, log_path)
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base, process)
-        servers[name] = (process, base, username, worker_pid(process))
-    totals = {name: [0, 0.0, 0.0] for name in servers}
+    servers = start_servers(
+        (
+            ("PBKDF2 (old)", "bench.settings_pbkdf2", "bench_pbkdf2"),
+            ("Argon2id (new)", "jobboard.settings", "bench_argon2"),
+        ),
+        log_path,
+    )
     try:
-        for _, base, username, pid in servers.values():
-            login_round(base, username, pid, 1.0)  # warm-up: imports, connections
-        for _ in range(args.rounds):
-            for name, (_, base, username, pid) in servers.items():
-                for index, value in enumerate(login_round(base, username, pid, args.duration)):
-                    totals[name][index] += value
+        logins = run_pairs(servers, login_round, args)
+        base = servers["Argon2id (new)"][1]
+        _, body = request(base + "/api/token/", {"username": "bench_argon2", "password": PASSWORD})
+        access = json.loads(body)["access"]
     finally:
         for process, *_ in servers.values():
             stop_gunicorn(process)
 
-    print(f"{'hasher':<16} {'logins':>7} {'logins/s':>9} {'CPU ms/login':>13}")
+    servers = start_servers(
+        (
+            ("without the check", "bench.settings_without_revocation", access),
+            ("with the check", "jobboard.settings", access),
+        ),
+        log_path,
+    )
+    try:
+        reads = run_pairs(servers, me_round, args)
+    finally:
+        for process, *_ in servers.values():
+            stop_gunicorn(process)
+
+    print(f"{'hasher':<18} {'logins':>7} {'logins/s':>9} {'CPU ms/login':>13}")
     rates = {}
-    for name, (logins, wall, cpu) in totals.items():
-        rates[name] = logins / wall
-        print(f"{name:<16} {logins:>7} {rates[name]:>9.1f} {1000 * cpu / logins:>13.1f}")
-    old, new = rates["PBKDF2 (old)"], rates["Argon2id (new)"]
-    print(f"Argon2id serves {new / old:.2f}x the logins/s of PBKDF2 on one worker")
+    for name, (count, wall, cpu) in logins.items():
+        rates[name] = count / wall
+        print(f"{name:<18} {count:>7} {rates[name]:>9.1f} {1000 * cpu / count:>13.1f}")
+    ratio = rates["Argon2id (new)"] / rates["PBKDF2 (old)"]
+    print(f"Argon2id serves {ratio:.2f}x the logins/s of PBKDF2 on one worker\n")
+
+    print(f"{'GET /api/users/me/':<18} {'requests':>8} {'req/s':>7} {'CPU us/request':>15}")
+    cost = {}
+    for name, (count, wall, cpu) in reads.items():
+        cost[name] = 1e6 * cpu / count
+        print(f"{name:<18} {count:>8} {count / wall:>7.0f} {cost[name]:>15.0f}")
+    extra = cost["with the check"] / cost["without the check"] - 1
+    verdict = "within" if extra <= 0.05 else "over"
+    print(f"the revocation check adds {100 * extra:+.1f} % CPU per request ({verdict} 5 %)")
     return 0
 
 

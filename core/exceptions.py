@@ -45,3 +45,10 @@ class Conflict(DomainError):
 class DuplicateValue(DomainError):
     default_code = "unique"
     default_detail = "This value is already taken."
+
+
+class SessionNotFound(DomainError):
+    """No open session of the caller has that id (another user's is the same: not found)."""
+
+    status_code = 404
+    default_code = "session_not_found"

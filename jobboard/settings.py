@@ -202,6 +202,10 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# How long the cache may answer "open" for a session before the database is asked again: the
+# longest a session ended while the cache was unreachable could still be taken as open.
+SESSION_STATE_CACHE_SECONDS = env.int("SESSION_STATE_CACHE_SECONDS", default=60)
+
 # --- REST framework, throttling, docs -------------------------------------------------------
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from core.accounts.models import Role, User
+from core.accounts.models import Role, User, UserSession
+from core.accounts.sessions import mark_ended
 from core.batching import delete_in_batches
 from core.exceptions import DuplicateValue
 
@@ -73,11 +74,52 @@ def revoke_refresh_tokens(*, user: User) -> int:
 
 
 def change_password(*, user: User, new_password: str) -> None:
-    """Set a new password and log the user out everywhere (all refresh tokens revoked)."""
+    """Set a new password and log the user out everywhere: every session ends, so its access
+    tokens are refused from their next request, and every refresh token is revoked."""
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
         revoke_refresh_tokens(user=user)
+        end_sessions(user=user)
+
+
+def start_session(*, user: User, user_agent: str = "") -> UserSession:
+    """Open a session for a login; the tokens it issues name it."""
+    return UserSession.objects.create(user=user, user_agent=user_agent[:255])
+
+
+def touch_session(*, session_id: Any, user: User) -> bool:
+    """Record a use of the session (a refresh); False when it has ended or is not the user's.
+
+    Called with the user's row locked, as the refresh is: see `end_sessions`.
+    """
+    now = timezone.now()
+    return bool(
+        UserSession.objects.filter(pk=session_id, user=user, ended_at__isnull=True).update(
+            last_used_at=now
+        )
+    )
+
+
+def end_sessions(*, user: User, session_ids: list[Any] | None = None, keep: Any = None) -> int:
+    """End the user's open sessions (those named, or all), except `keep`; returns how many.
+
+    Their access tokens answer 401 from the next request (the cache learns it after commit)
+    and their refresh tokens can no longer be rotated. A refresh locks the user's row and checks
+    its session in that lock, so one racing with this either ran first (and this ends the
+    session it touched) or runs after and finds the session ended.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        sessions = UserSession.objects.filter(user=user, ended_at__isnull=True)
+        if session_ids is not None:
+            sessions = sessions.filter(pk__in=session_ids)
+        if keep is not None:
+            sessions = sessions.exclude(pk=keep)
+        ids = list(sessions.values_list("pk", flat=True))
+        UserSession.objects.filter(pk__in=ids).update(ended_at=timezone.now())
+        mark_ended(ids)
+    return len(ids)
 
 
 def flush_expired_tokens(*, batch_size: int = 5000) -> int:
