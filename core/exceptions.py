@@ -52,3 +52,10 @@ class SessionNotFound(DomainError):
 
     status_code = 404
     default_code = "session_not_found"
+
+
+class InvalidResetToken(DomainError):
+    """A password reset link that was used, has expired or was never issued."""
+
+    default_code = "invalid_reset_token"
+    default_detail = "This password reset link is invalid or has expired; ask for a new one."

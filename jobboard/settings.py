@@ -217,6 +217,8 @@ DEFAULT_THROTTLE_RATES = {
     "register": "20/hour",
     "apply": "30/hour",
     "job_post": "60/hour",
+    "password_reset": "5/hour",
+    "password_reset_confirm": "10/hour",
 }
 
 
@@ -360,6 +362,20 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=600.0)
 
 # Where links in emails point.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# The front end's page that sets a new password: `{uid}` and `{token}` are filled in per email.
+PASSWORD_RESET_URL = env.str(
+    "PASSWORD_RESET_URL", default=f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}"
+)
+if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
+    raise ImproperlyConfigured("PASSWORD_RESET_URL must contain both {uid} and {token}")
+try:
+    PASSWORD_RESET_URL.format(uid="", token="")
+except (KeyError, IndexError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        "PASSWORD_RESET_URL may hold no other {placeholder} than {uid} and {token}"
+    ) from exc
+# How long a reset link works, in seconds (it also stops once used: the password changed).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_URL = env.str("EMAIL_URL", default="").strip()

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import mark_ended
 from core.batching import delete_in_batches
-from core.exceptions import DuplicateValue
+from core.exceptions import DuplicateValue, InvalidResetToken
+from core.outbox import events
 
 
 def _taken_user_field(*, username: str, email: str, exclude_pk: int | None = None) -> str | None:
@@ -127,3 +131,60 @@ def flush_expired_tokens(*, batch_size: int = 5000) -> int:
     return delete_in_batches(
         OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size
     )
+
+
+def request_password_reset(*, email: str) -> bool:
+    """Record `user.password_reset_requested` for the active account with that email, if any;
+    True when there was one (the caller must not tell: the API answers the same either way).
+
+    The event names the user only. Its email's link is derived when the email is sent, from the
+    user's state then (Django's stateless tokens): no token is stored anywhere.
+    """
+    email = User.objects.normalize_email(email.strip())
+    if not email:
+        return False
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email, is_active=True).first()
+        if user is None or not user.has_usable_password():
+            return False
+        events.record_event(
+            event_type=events.USER_PASSWORD_RESET_REQUESTED, payload={"user_id": user.pk}
+        )
+    return True
+
+
+def password_reset_link_parts(*, user: User) -> tuple[str, str]:
+    """The `uid` and `token` of a reset link for `user`, valid until the password changes (or
+    the user logs in) or `PASSWORD_RESET_TIMEOUT` has passed, whichever comes first."""
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+
+def user_of_reset_link(*, uid: str, token: str) -> User:
+    """The user a reset link is for; `InvalidResetToken` if it was used, expired or forged."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        raise InvalidResetToken() from None
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidResetToken()
+    return user
+
+
+def reset_password(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link: the link then stops working (the token derives from
+    the password), and every session ends. `InvalidResetToken` for a used, expired or forged one.
+
+    The user's row is locked while the token is checked, so two uses of one link racing each
+    other set the password once; the second finds the token no longer valid.
+    """
+    with transaction.atomic():
+        user = user_of_reset_link(uid=uid, token=token)
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not default_token_generator.check_token(user, token):
+            raise InvalidResetToken()
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_refresh_tokens(user=user)
+        end_sessions(user=user)
+    return user

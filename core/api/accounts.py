@@ -115,6 +115,36 @@ class PasswordChangeSerializer(serializers.Serializer):
         return value
 
 
+class PasswordResetRequestSerializer(serializers.Serializer):
+    """Ask for a password reset link for the account with this email, if there is one."""
+
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    """A new password, with the `uid` and `token` of the emailed reset link."""
+
+    uid = StrictCharField(max_length=64)
+    token = StrictCharField(max_length=128)
+    new_password = StrictCharField(
+        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A bad link is refused before the password is judged (InvalidResetToken: a 400 with
+        # its code); the validators need the user (similarity to the username and email).
+        user = services.user_of_reset_link(uid=attrs["uid"], token=attrs["token"])
+        try:
+            password_validation.validate_password(attrs["new_password"], user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"new_password": list(exc.messages)}) from exc
+        return attrs
+
+
 def _active_account(token: Token, users: Any = User.objects) -> User:
     """The user `token` names, if they may still sign in; otherwise the token is refused (401)."""
     user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
@@ -324,6 +354,60 @@ class PasswordChangeView(APIView):
         serializer.is_valid(raise_exception=True)
         services.change_password(
             user=request.user, new_password=serializer.validated_data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetRequestView(APIView):
+    """Ask for a password reset email. Always 202, whether or not an account has the address,
+    so the answer tells nobody which addresses have accounts."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={
+            202: PasswordResetAcceptedSerializer,
+            400: validation_error_response("Field errors: the email is missing or malformed."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(email=serializer.validated_data["email"])
+        return Response(
+            {"detail": "If an account has this address, a reset link is on its way to it."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    """Set a new password with the emailed link's `uid` and `token`; every session ends. A link
+    works once and until `PASSWORD_RESET_TIMEOUT`; a used, expired or forged one is 400
+    (`invalid_reset_token`)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "password_reset_confirm"
+
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={
+            204: None,
+            400: validation_error_response(
+                "The link was used, has expired or is forged (`invalid_reset_token`), or field"
+                " errors: a weak new password."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.reset_password(
+            uid=data["uid"], token=data["token"], new_password=data["new_password"]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

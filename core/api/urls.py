@@ -17,6 +17,16 @@ urlpatterns = [
     path("users/register/", accounts.RegisterView.as_view(), name="register"),
     path("users/me/", accounts.MeView.as_view(), name="me"),
     path("users/me/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "users/password-reset/",
+        accounts.PasswordResetRequestView.as_view(),
+        name="password-reset",
+    ),
+    path(
+        "users/password-reset/confirm/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
     path("users/me/sessions/", accounts.SessionListView.as_view(), name="session-list"),
     path(
         "users/me/sessions/revoke-all/",

@@ -139,6 +139,14 @@ def _verify_body(world: World, user: User | None) -> dict[str, Any]:
     return {"token": str(session_refresh_token(user or world.users["seeker"]).access_token)}
 
 
+def _reset_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"email": world.users["seeker"].email}
+
+
+def _forged_reset_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"uid": "MQ", "token": "forged-token", "new_password": "Another-Long-Passphrase-77"}
+
+
 def _new_category_body(world: World, user: User | None) -> dict[str, Any]:
     return {"name": "Frontend", "slug": "frontend"}
 
@@ -203,6 +211,21 @@ MATRIX = [
     Row("token-refresh", "post", "/api/token/refresh/", _refresh_body, EVERYONE),
     Row("token-verify", "post", "/api/token/verify/", _verify_body, EVERYONE),
     Row("token-blacklist", "post", "/api/token/blacklist/", _refresh_body, EVERYONE),
+    # Password reset: anyone asks (the same answer for every address); a forged link is 400.
+    Row(
+        "password-reset",
+        "post",
+        "/api/users/password-reset/",
+        _reset_body,
+        dict.fromkeys(ROLES, 202),
+    ),
+    Row(
+        "password-reset-confirm",
+        "post",
+        "/api/users/password-reset/confirm/",
+        _forged_reset_body,
+        dict.fromkeys(ROLES, 400),
+    ),
     # Sessions: one's own only; another user's session is not found.
     Row("session-list", "get", "/api/users/me/sessions/", _no_body, SIGNED_IN),
     Row(
