@@ -15,7 +15,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from core.accounts.models import Role, User, UserSession
-from core.accounts.sessions import mark_ended
+from core.accounts.sessions import mark_ended, mark_open
 from core.batching import delete_in_batches
 from core.exceptions import DuplicateValue, InvalidResetToken
 from core.outbox import events
@@ -89,7 +89,9 @@ def change_password(*, user: User, new_password: str) -> None:
 
 def start_session(*, user: User, user_agent: str = "") -> UserSession:
     """Open a session for a login; the tokens it issues name it."""
-    return UserSession.objects.create(user=user, user_agent=user_agent[:255])
+    session = UserSession.objects.create(user=user, user_agent=user_agent[:255])
+    mark_open(session.pk)
+    return session
 
 
 def touch_session(*, session_id: Any, user: User) -> bool:

@@ -66,6 +66,11 @@ def is_session_open(*, session_id: str, user_id: int) -> bool:
     return is_open
 
 
+def mark_open(session_id: uuid.UUID) -> None:
+    """Cache a new session as open, so even its first request costs no SQL query."""
+    _cache_call(cache.set, _key(session_id), OPEN, settings.SESSION_STATE_CACHE_SECONDS)
+
+
 def mark_ended(session_ids: Iterable[uuid.UUID]) -> None:
     """Tell the cache these sessions have ended: at once, and again once the transaction ending
     them commits.
