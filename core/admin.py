@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from core.accounts import services as account_services
 from core.accounts.models import User
 from core.applications import services as application_services
 from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
@@ -40,6 +41,14 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_staff", "is_active")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Job board", {"fields": ("role",)}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Job board", {"fields": ("email", "role")}))
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        """Save as Django does; deactivating an account, or setting its password here, also
+        ends its sessions (their access tokens answer 401 from the next request)."""
+        super().save_model(request, obj, form, change)
+        if change and (not obj.is_active or "password" in form.changed_data):
+            account_services.end_sessions(user=obj)
+            account_services.revoke_refresh_tokens(user=obj)
 
 
 @admin.register(Category)

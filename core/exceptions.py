@@ -45,3 +45,17 @@ class Conflict(DomainError):
 class DuplicateValue(DomainError):
     default_code = "unique"
     default_detail = "This value is already taken."
+
+
+class SessionNotFound(DomainError):
+    """No open session of the caller has that id (another user's is the same: not found)."""
+
+    status_code = 404
+    default_code = "session_not_found"
+
+
+class InvalidResetToken(DomainError):
+    """A password reset link that was used, has expired or was never issued."""
+
+    default_code = "invalid_reset_token"
+    default_detail = "This password reset link is invalid or has expired; ask for a new one."

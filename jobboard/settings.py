@@ -179,6 +179,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# New and changed passwords are hashed with Argon2id at or above OWASP's recommendation
+# (m=46 MiB, t=1, p=1; here m=46 MiB, t=2, p=1: see `core.accounts.hashers`). PBKDF2 stays
+# after it so the hashes stored before verify; each is re-hashed with Argon2id at its next login.
+PASSWORD_HASHERS = [
+    "core.accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -191,6 +200,10 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# How long the cache may answer "open" for a session before the database is asked again: the
+# longest a session ended while the cache was unreachable could still be taken as open.
+SESSION_STATE_CACHE_SECONDS = env.int("SESSION_STATE_CACHE_SECONDS", default=60)
+
 # --- REST framework, throttling, docs -------------------------------------------------------
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
@@ -202,6 +215,8 @@ DEFAULT_THROTTLE_RATES = {
     "register": "20/hour",
     "apply": "30/hour",
     "job_post": "60/hour",
+    "password_reset": "5/hour",
+    "password_reset_confirm": "10/hour",
 }
 
 
@@ -345,6 +360,20 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=600.0)
 
 # Where links in emails point.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# The front end's page that sets a new password: `{uid}` and `{token}` are filled in per email.
+PASSWORD_RESET_URL = env.str(
+    "PASSWORD_RESET_URL", default=f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}"
+)
+if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
+    raise ImproperlyConfigured("PASSWORD_RESET_URL must contain both {uid} and {token}")
+try:
+    PASSWORD_RESET_URL.format(uid="", token="")
+except (KeyError, IndexError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        "PASSWORD_RESET_URL may hold no other {placeholder} than {uid} and {token}"
+    ) from exc
+# How long a reset link works, in seconds (it also stops once used: the password changed).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_URL = env.str("EMAIL_URL", default="").strip()

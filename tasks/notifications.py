@@ -1,5 +1,5 @@
 """Emails the events cause: the employer hears of every application and withdrawal, the applicant
-of every status change, the employer of an expired posting.
+of every status change, the employer of an expired posting, a user of the reset link they asked for.
 
 Each task takes an event id, reads what it needs by id, and sends through `send_once`, so running
 it twice for one event sends one email. Transient SMTP errors retry with exponential backoff and
@@ -21,6 +21,7 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from core.accounts import services as account_services
 from core.accounts.models import User
 from core.applications.models import Application, ApplicationStatus
 from core.jobs.models import Job
@@ -216,6 +217,26 @@ def compose_job_expiring_soon(event: OutboxEvent) -> Email | None:
     )
 
 
+def compose_password_reset(event: OutboxEvent) -> Email | None:
+    """The reset link, derived now from the user's current state: the event holds no token,
+    and a link whose password has since changed would not work anyway."""
+    user = User.objects.filter(pk=event.payload.get("user_id"), is_active=True).first()
+    if user is None:
+        return None
+    uid, token = account_services.password_reset_link_parts(user=user)
+    return Email(
+        template="password_reset",
+        recipient=user.email,
+        subject="Reset your Nexus Job Board password",
+        context={
+            "name": _display_name(user),
+            "username": user.username,
+            "reset_url": settings.PASSWORD_RESET_URL.format(uid=uid, token=token),
+            "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+
+
 NOTIFICATION_TASK_OPTIONS = {
     "bind": True,
     "ignore_result": True,
@@ -277,3 +298,12 @@ def remind_employer_of_expiry(
     return _deliver(
         self, event_id, compose_job_expiring_soon, smtp_failures=smtp_failures, sent=sent
     )
+
+
+@events.subscribe(events.USER_PASSWORD_RESET_REQUESTED)
+@shared_task(name="tasks.notifications.send_password_reset_link", **NOTIFICATION_TASK_OPTIONS)
+def send_password_reset_link(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
+    """Email the user the password reset link they asked for, once per request."""
+    return _deliver(self, event_id, compose_password_reset, smtp_failures=smtp_failures, sent=sent)

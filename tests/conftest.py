@@ -14,10 +14,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from core import circuit_breakers
 from core.accounts.models import User
+from core.api.accounts import session_refresh_token
 from core.applications import services as application_services
 from core.applications.models import Application
 from core.jobs import listing_cache
@@ -83,7 +83,7 @@ def client_for(user: User | None) -> APIClient:
     """An API client sending a real access token of `user` (anonymous when None)."""
     client = APIClient()
     if user is not None:
-        access = RefreshToken.for_user(user).access_token
+        access = session_refresh_token(user).access_token
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 

@@ -43,9 +43,9 @@ from django.db import connections
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
-from rest_framework_simplejwt.tokens import AccessToken
 
 from core.accounts.models import Role, User
+from core.api.accounts import session_refresh_token
 from core.applications import services as application_services
 from core.jobs import services as job_services
 from core.jobs.models import Category, Job, JobStatus
@@ -132,7 +132,7 @@ def seed_world() -> dict:
 
 
 def bearer(user: User) -> str:
-    token = AccessToken.for_user(user)
+    token = session_refresh_token(user).access_token
     # Valid for the whole run, however long `make fuzz` is told to go on.
     token.set_exp(lifetime=timedelta(seconds=(MAX_TIME or 0) + 3600))
     return f"Bearer {token}"

@@ -116,6 +116,8 @@ def test_with_only_a_secret_key_the_embedded_defaults_apply(tmp_path):
         "register": "20/hour",
         "apply": "30/hour",
         "job_post": "60/hour",
+        "password_reset": "5/hour",
+        "password_reset_confirm": "10/hour",
     }
     assert settings["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
     assert {

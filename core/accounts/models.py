@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -35,3 +38,24 @@ class User(AbstractUser):
     @property
     def is_job_seeker(self) -> bool:
         return self.role == Role.JOB_SEEKER
+
+
+class UserSession(models.Model):
+    """One login: the refresh token it issued and every rotation of it (one token family).
+
+    Every access token names its session (`sid`); ending the session refuses all of them at
+    their next request, and its refresh token at the next rotation.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    user_agent = models.CharField(max_length=255, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ended_at"], name="usersession_user_ended")]
+
+    def __str__(self) -> str:
+        return f"session {self.id} of user {self.user_id}"

@@ -3,6 +3,7 @@ views (log in, rotate, verify, log out), with the shapes they read and answer.""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -15,16 +16,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVerifySerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import Token, UntypedToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
-from core.accounts import services
-from core.accounts.models import Role, User
+from core.accounts import selectors, services
+from core.accounts.models import Role, User, UserSession
+from core.accounts.sessions import is_session_open
+from core.api.authentication import SESSION_CLAIM
 from core.api.fields import StrictBooleanField, StrictCharField, StrictEmailField
 from core.api.schema import validation_error_response
+from core.exceptions import SessionNotFound
 
 # --- Shapes ---------------------------------------------------------------------------------
 
@@ -110,6 +115,36 @@ class PasswordChangeSerializer(serializers.Serializer):
         return value
 
 
+class PasswordResetRequestSerializer(serializers.Serializer):
+    """Ask for a password reset link for the account with this email, if there is one."""
+
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetAcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    """A new password, with the `uid` and `token` of the emailed reset link."""
+
+    uid = StrictCharField(max_length=64)
+    token = StrictCharField(max_length=128)
+    new_password = StrictCharField(
+        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A bad link is refused before the password is judged (InvalidResetToken: a 400 with
+        # its code); the validators need the user (similarity to the username and email).
+        user = services.user_of_reset_link(uid=attrs["uid"], token=attrs["token"])
+        try:
+            password_validation.validate_password(attrs["new_password"], user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"new_password": list(exc.messages)}) from exc
+        return attrs
+
+
 def _active_account(token: Token, users: Any = User.objects) -> User:
     """The user `token` names, if they may still sign in; otherwise the token is refused (401)."""
     user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
@@ -117,6 +152,28 @@ def _active_account(token: Token, users: Any = User.objects) -> User:
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise InvalidToken("No active account found for the given token.")
     return user
+
+
+def session_refresh_token(user: User, *, user_agent: str = "") -> RefreshToken:
+    """Start a session for `user` and its first refresh token; its access tokens name it too."""
+    session = services.start_session(user=user, user_agent=user_agent)
+    refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = str(session.pk)
+    return refresh
+
+
+def _user_agent(serializer: serializers.Serializer) -> str:
+    request = serializer.context.get("request")
+    return request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
+
+
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    """Log in: the credentials are checked by simplejwt, then a session starts."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        jwt_serializers.TokenObtainSerializer.validate(self, attrs)
+        refresh = session_refresh_token(self.user, user_agent=_user_agent(self))
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
 class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
@@ -130,13 +187,24 @@ class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
     the user's outstanding tokens, in one transaction: it either commits first (the token sent
     here is then revoked and refused) or waits until the token minted here is recorded, and
     revokes that one too. Unlocked, a token recorded just after the revocation swept would
-    outlive the password change.
+    outlive the password change. Ending sessions takes the same lock, and the session is
+    checked (and its last use recorded) inside it.
+
+    A refresh token from before sessions existed names none: its rotation starts one.
     """
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = self.token_class(attrs["refresh"])
         with transaction.atomic():
-            _active_account(refresh, User.objects.select_for_update())
+            user = _active_account(refresh, User.objects.select_for_update())
+            session_id = refresh.payload.get(SESSION_CLAIM)
+            if session_id is None:
+                session = services.start_session(user=user, user_agent=_user_agent(self))
+                refresh[SESSION_CLAIM] = str(session.pk)
+            elif not _valid_uuid(session_id) or not services.touch_session(
+                session_id=session_id, user=user
+            ):
+                raise InvalidToken("The session of this token has ended.")
             _, created = refresh.blacklist()
             if not created:
                 raise InvalidToken("Token is blacklisted")
@@ -155,8 +223,56 @@ class ActiveAccountTokenVerifySerializer(TokenVerifySerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         data = super().validate(attrs)
-        _active_account(UntypedToken(attrs["token"]))
+        token = UntypedToken(attrs["token"])
+        user = _active_account(token)
+        session_id = token.payload.get(SESSION_CLAIM)
+        if session_id is None:
+            # Only a refresh token from before sessions may name none (its rotation starts one).
+            if token.payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh":
+                raise InvalidToken("The token names no session.")
+        elif not is_session_open(session_id=session_id, user_id=user.pk):
+            raise InvalidToken("The session of this token has ended.")
         return data
+
+
+class TokenBlacklistSerializer(jwt_serializers.TokenBlacklistSerializer):
+    """Log out: the refresh token is blacklisted and its session ends, so the access tokens of
+    that session answer 401 from their next request."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
+        refresh = self.token_class(attrs["refresh"])
+        with transaction.atomic():
+            refresh.blacklist()
+            session_id = refresh.payload.get(SESSION_CLAIM)
+            user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+            user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+            if user is not None and session_id is not None and _valid_uuid(session_id):
+                services.end_sessions(user=user, session_ids=[session_id])
+        return {}
+
+
+def _valid_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A session of the signed-in user: one login and the rotations of its refresh token."""
+
+    current = serializers.SerializerMethodField(
+        help_text="True for the session of the token this request was made with."
+    )
+
+    class Meta:
+        model = UserSession
+        fields = ["id", "created_at", "last_used_at", "user_agent", "current"]
+        read_only_fields = fields
+
+    def get_current(self, session: UserSession) -> bool:
+        return str(session.pk) == str(self.context.get("current_session_id"))
 
 
 class TokenRefreshResponseSerializer(serializers.Serializer):
@@ -242,9 +358,67 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TokenObtainPairView(jwt_views.TokenObtainPairView):
-    """Log in: exchange username and password for an access and a refresh token."""
+class PasswordResetRequestView(APIView):
+    """Ask for a password reset email. Always 202, whether or not an account has the address,
+    so the answer tells nobody which addresses have accounts."""
 
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={
+            202: PasswordResetAcceptedSerializer,
+            400: validation_error_response("Field errors: the email is missing or malformed."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(email=serializer.validated_data["email"])
+        return Response(
+            {"detail": "If an account has this address, a reset link is on its way to it."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    """Set a new password with the emailed link's `uid` and `token`; every session ends. A link
+    works once and until `PASSWORD_RESET_TIMEOUT`; a used, expired or forged one is 400
+    (`invalid_reset_token`)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "password_reset_confirm"
+
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={
+            204: None,
+            400: validation_error_response(
+                "The link was used, has expired or is forged (`invalid_reset_token`), or field"
+                " errors: a weak new password."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.reset_password(
+            uid=data["uid"], token=data["token"], new_password=data["new_password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenObtainPairView(jwt_views.TokenObtainPairView):
+    """Log in: exchange username and password for an access and a refresh token.
+
+    Each login starts a session (`GET /api/users/me/sessions/`) that its tokens name.
+    """
+
+    _serializer_class = "core.api.accounts.TokenObtainPairSerializer"
     throttle_scope = "login"
 
 
@@ -270,4 +444,42 @@ class TokenVerifyView(jwt_views.TokenVerifyView):
 
 
 class TokenBlacklistView(jwt_views.TokenBlacklistView):
-    """Log out: the refresh token sent can never be used again."""
+    """Log out: the refresh token sent can never be used again, and its session ends (its
+    access tokens answer 401 from the next request)."""
+
+    _serializer_class = "core.api.accounts.TokenBlacklistSerializer"
+
+
+def _current_session_id(request: Request) -> str | None:
+    token = request.auth
+    return token.get(SESSION_CLAIM) if token is not None else None
+
+
+class SessionListView(APIView):
+    """The signed-in user's open sessions, most recently used first; `current` marks the one
+    of this request's token."""
+
+    @extend_schema(responses=SessionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        sessions = selectors.open_sessions(user=request.user)
+        context = {"current_session_id": _current_session_id(request)}
+        return Response(SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailView(APIView):
+    """End one of the signed-in user's sessions; another user's (or an ended one) is 404."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: uuid.UUID) -> Response:
+        if not services.end_sessions(user=request.user, session_ids=[pk]):
+            raise SessionNotFound("No open session of yours has that id.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionRevokeAllView(APIView):
+    """End every session of the signed-in user except the one of this request's token."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        services.end_sessions(user=request.user, keep=_current_session_id(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator, URLValidator
+from drf_spectacular.contrib.rest_framework_simplejwt import TokenObtainPairSerializerExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -238,6 +239,13 @@ class BearerHeaderScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "Enter `Bearer <access_token>`, with the token from `POST /api/token/`.",
         }
+
+
+class TokenObtainPairSchema(TokenObtainPairSerializerExtension):
+    """The login, which also starts a session, shows simplejwt's pair: credentials in, both
+    tokens out."""
+
+    target_class = "core.api.accounts.TokenObtainPairSerializer"
 
 
 class RegisterSchema(OpenApiSerializerExtension):

@@ -21,6 +21,27 @@ urlpatterns = [
     path("users/register/", accounts.RegisterView.as_view(), name="register"),
     path("users/me/", accounts.MeView.as_view(), name="me"),
     path("users/me/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "users/password-reset/",
+        accounts.PasswordResetRequestView.as_view(),
+        name="password-reset",
+    ),
+    path(
+        "users/password-reset/confirm/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("users/me/sessions/", accounts.SessionListView.as_view(), name="session-list"),
+    path(
+        "users/me/sessions/revoke-all/",
+        accounts.SessionRevokeAllView.as_view(),
+        name="session-revoke-all",
+    ),
+    path(
+        "users/me/sessions/<uuid:pk>/",
+        accounts.SessionDetailView.as_view(),
+        name="session-detail",
+    ),
     path("token/", accounts.TokenObtainPairView.as_view(), name="token-obtain"),
     path("token/refresh/", accounts.TokenRefreshView.as_view(), name="token-refresh"),
     path("token/verify/", accounts.TokenVerifyView.as_view(), name="token-verify"),

@@ -25,6 +25,7 @@ JOB_EXPIRING_SOON = "job.expiring_soon"
 APPLICATION_SUBMITTED = "application.submitted"
 APPLICATION_STATUS_CHANGED = "application.status_changed"
 APPLICATION_WITHDRAWN = "application.withdrawn"
+USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 (an event name)
 
 EVENT_TYPES = frozenset(
     {
@@ -36,6 +37,7 @@ EVENT_TYPES = frozenset(
         APPLICATION_SUBMITTED,
         APPLICATION_STATUS_CHANGED,
         APPLICATION_WITHDRAWN,
+        USER_PASSWORD_RESET_REQUESTED,
     }
 )
 

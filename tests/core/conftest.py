@@ -47,11 +47,20 @@ class Gunicorn:
 
     def post(self, path: str, body: bytes | dict, **headers: str) -> HttpAnswer:
         """POST on a new connection (urllib never reuses one), so any worker may answer."""
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.request("POST", path, body, **headers)
+
+    def request(
+        self, method: str, path: str, body: bytes | dict | None = None, **headers: str
+    ) -> HttpAnswer:
+        """Any request, on a new connection (urllib never reuses one): any worker may answer."""
+        if body is None:
+            data = None
+        else:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 (loopback only)
             self.base + path,
             data=data,
-            method="POST",
+            method=method,
             headers={"Content-Type": "application/json", **headers},
         )
         try:

@@ -225,3 +225,42 @@ def test_categories_written_in_the_admin_go_through_the_service(admin_browser, m
     assert name_after_rename == "Data science"
     assert not Category.objects.filter(slug="data").exists()
     assert len(invalidations) == 3  # the public category list is refreshed after each
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+
+def user_form(user, **changes: Any) -> dict[str, Any]:
+    data = {
+        "username": user.username,
+        "password": user.password,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "role": user.role,
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def test_deactivating_a_user_in_the_admin_ends_their_sessions(admin_browser, seeker):
+    from tests.conftest import client_for
+
+    api = client_for(seeker)
+    assert api.get("/api/users/me/").status_code == 200
+
+    answer = admin_browser.post(
+        f"/admin/core/user/{seeker.pk}/change/", user_form(seeker, is_active="")
+    )
+
+    assert answer.status_code == 302, answer.content[:2000]
+    seeker.refresh_from_db()
+    assert not seeker.is_active
+    assert not seeker.sessions.filter(ended_at__isnull=True).exists()
+    # Reactivated, the account's old tokens stay dead: their session has ended.
+    type(seeker).objects.filter(pk=seeker.pk).update(is_active=True)
+    assert api.get("/api/users/me/").status_code == 401

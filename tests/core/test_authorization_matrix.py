@@ -20,9 +20,11 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.accounts.models import User
+from core.accounts import services as account_services
+from core.accounts.models import User, UserSession
 from core.api import accounts as account_views
 from core.api import jobs as job_views
+from core.api.accounts import session_refresh_token
 from core.applications.models import Application
 from core.jobs import services
 from core.jobs.models import Category, Job, JobStatus
@@ -85,9 +87,11 @@ class World:
     draft: Job
     open_job: Job
     application: Application
+    session: UserSession
 
-    def ids(self) -> dict[str, int]:
+    def ids(self) -> dict[str, Any]:
         return {
+            "session": self.session.pk,
             "category": self.category.pk,
             "spare_category": self.spare_category.pk,
             "job": self.job.pk,
@@ -132,7 +136,15 @@ def _refresh_body(world: World, user: User | None) -> dict[str, Any]:
 
 
 def _verify_body(world: World, user: User | None) -> dict[str, Any]:
-    return {"token": str(RefreshToken.for_user(user or world.users["seeker"]).access_token)}
+    return {"token": str(session_refresh_token(user or world.users["seeker"]).access_token)}
+
+
+def _reset_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"email": world.users["seeker"].email}
+
+
+def _forged_reset_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"uid": "MQ", "token": "forged-token", "new_password": "Another-Long-Passphrase-77"}
 
 
 def _new_category_body(world: World, user: User | None) -> dict[str, Any]:
@@ -199,6 +211,37 @@ MATRIX = [
     Row("token-refresh", "post", "/api/token/refresh/", _refresh_body, EVERYONE),
     Row("token-verify", "post", "/api/token/verify/", _verify_body, EVERYONE),
     Row("token-blacklist", "post", "/api/token/blacklist/", _refresh_body, EVERYONE),
+    # Password reset: anyone asks (the same answer for every address); a forged link is 400.
+    Row(
+        "password-reset",
+        "post",
+        "/api/users/password-reset/",
+        _reset_body,
+        dict.fromkeys(ROLES, 202),
+    ),
+    Row(
+        "password-reset-confirm",
+        "post",
+        "/api/users/password-reset/confirm/",
+        _forged_reset_body,
+        dict.fromkeys(ROLES, 400),
+    ),
+    # Sessions: one's own only; another user's session is not found.
+    Row("session-list", "get", "/api/users/me/sessions/", _no_body, SIGNED_IN),
+    Row(
+        "session-revoke-all",
+        "post",
+        "/api/users/me/sessions/revoke-all/",
+        _no_body,
+        {**dict.fromkeys(ROLES, 204), "anonymous": 401},
+    ),
+    Row(
+        "session-end",
+        "delete",
+        "/api/users/me/sessions/{session}/",
+        _no_body,
+        {**dict.fromkeys(ROLES, 404), "seeker": 204, "anonymous": 401},
+    ),
     # Categories: anyone reads, employers and admins add, only admins change or delete.
     Row("category-list", "get", "/api/categories/", _no_body, EVERYONE),
     Row(
@@ -316,7 +359,11 @@ CASES = [
 def world(
     employer, other_employer, seeker, other_seeker, admin_user, category, make_job, application
 ) -> World:
+    # A second session of everyone, for "end all others" to end.
+    for user in (employer, other_employer, other_seeker, admin_user):
+        account_services.start_session(user=user, user_agent="another device")
     return World(
+        session=account_services.start_session(user=seeker, user_agent="another device"),
         users={
             "anonymous": None,
             "seeker": seeker,
@@ -344,6 +391,7 @@ def _snapshot() -> dict[str, Any]:
         "jobs": list(Job.objects.order_by("pk").values_list("pk", "title", "status", "deleted_at")),
         "applications": list(Application.objects.order_by("pk").values_list("pk", "status")),
         "events": OutboxEvent.objects.count(),
+        "open sessions": UserSession.objects.filter(ended_at__isnull=True).count(),
     }
 
 
@@ -396,7 +444,10 @@ def test_deleted_job_is_gone_for_everyone_but_its_application_stays(world, role,
 
 # Served under /api/ but not by the API's views: the documentation (tests/core/test_docs.py).
 NOT_IN_THE_MATRIX = {"api/docs/swagger.json", "api/docs/", "api/docs/redoc/"}
-SAMPLE_IDS = dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1)
+SAMPLE_IDS = {
+    **dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1),
+    "session": "00000000-0000-0000-0000-000000000001",
+}
 ANY_METHOD = "any"
 
 

@@ -37,9 +37,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework_simplejwt.tokens import AccessToken
 
 from core.accounts.models import Role
+from core.api.accounts import session_refresh_token
 from core.applications.models import Application
 from core.outbox import events
 from core.outbox.models import DeliveryStatus, EmailDelivery, OutboxEvent
@@ -290,7 +290,9 @@ class PhaseReport:
 
 
 def seeker_tokens(count: int) -> list[str]:
-    return [str(AccessToken.for_user(make_user(Role.JOB_SEEKER))) for _ in range(count)]
+    return [
+        str(session_refresh_token(make_user(Role.JOB_SEEKER)).access_token) for _ in range(count)
+    ]
 
 
 def assert_answers_are_honest(answers: list[Answer], *, fault: tuple[float, float]) -> None:

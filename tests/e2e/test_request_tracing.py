@@ -15,9 +15,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.accounts.models import Role
+from core.api.accounts import session_refresh_token
 from core.outbox import events
 from core.outbox.models import OutboxEvent
 from tests.e2e.conftest import wait_until
@@ -57,7 +57,7 @@ def test_one_request_id_ties_the_api_call_the_event_and_the_email_task(
     employer = make_user(Role.EMPLOYER)
     seeker = make_user(Role.JOB_SEEKER)
     job = make_open_job(employer, title="Site Reliability Engineer")
-    token = str(RefreshToken.for_user(seeker).access_token)
+    token = str(session_refresh_token(seeker).access_token)
 
     status, headers, body = post_json(
         f"{base}/api/applications/apply/?source=e2e-query-secret",

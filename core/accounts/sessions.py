@@ -1,0 +1,93 @@
+"""Whether a session is still open, answered from the cache on an ordinary request.
+
+Every authenticated request asks `is_session_open`. The answer is cached per session (`open` or
+`ended`), so a request costs one cache round trip and no SQL query. It never fails open: on a
+cache miss, or with the cache unreachable, the database answers. Ending a session writes `ended`
+into the cache at once and after commit (`mark_ended`); the `open` entries live only
+`SESSION_STATE_CACHE_SECONDS`, which bounds how long a session ended while the cache could not be
+written (Redis partitioned from the web process, not restarted) might still be taken as open.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from core.accounts.models import UserSession
+from core.circuit_breakers import CircuitOpen, circuit_breaker
+
+logger = logging.getLogger(__name__)
+
+OPEN, ENDED = "open", "ended"
+# After a failure of the cache, session checks go straight to the database for a while.
+session_cache_circuit = circuit_breaker("session cache", open_seconds=5.0)
+
+
+def _key(session_id: uuid.UUID | str) -> str:
+    return f"accounts:session:{session_id}"
+
+
+def _cache_call(operation, *args):
+    try:
+        return session_cache_circuit.call(operation, *args)
+    except CircuitOpen:
+        return None
+    except Exception as exc:
+        logger.warning("session cache unavailable (%s: %s)", type(exc).__name__, exc)
+        return None
+
+
+def _ended_lifetime() -> int:
+    # An ended session stays ended: its entry need outlive only its last access token.
+    return int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()) + 60
+
+
+def is_session_open(*, session_id: str, user_id: int) -> bool:
+    """True while the session `session_id` of user `user_id` has not ended."""
+    try:
+        key = _key(uuid.UUID(str(session_id)))
+    except ValueError:
+        return False
+    state = _cache_call(cache.get, key)
+    if state in (OPEN, ENDED):
+        return state == OPEN
+    is_open = UserSession.objects.filter(
+        pk=session_id, user_id=user_id, ended_at__isnull=True
+    ).exists()
+    if is_open:
+        _cache_call(cache.set, key, OPEN, settings.SESSION_STATE_CACHE_SECONDS)
+    else:
+        _cache_call(cache.set, key, ENDED, _ended_lifetime())
+    return is_open
+
+
+def mark_open(session_id: uuid.UUID) -> None:
+    """Cache a new session as open, so even its first request costs no SQL query."""
+    _cache_call(cache.set, _key(session_id), OPEN, settings.SESSION_STATE_CACHE_SECONDS)
+
+
+def mark_ended(session_ids: Iterable[uuid.UUID]) -> None:
+    """Tell the cache these sessions have ended: at once, and again once the transaction ending
+    them commits.
+
+    The first write errs only on the safe side (were the ending rolled back, the sessions would
+    be refused early); the second covers a request that, meanwhile, missed the cache and read
+    the database's not yet committed "open".
+    """
+    ids = list(session_ids)
+    if not ids:
+        return
+    lifetime = _ended_lifetime()
+
+    def write() -> None:
+        if _cache_call(cache.set_many, {_key(pk): ENDED for pk in ids}, lifetime) is None:
+            # set_many answers [] on success; None means the cache could not be written.
+            logger.error("could not mark %d ended sessions in the cache", len(ids))
+
+    write()
+    transaction.on_commit(write)
