@@ -78,7 +78,7 @@ def main() -> None:
         f"PostgreSQL at {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}"
     )
     print(f"{'query':10} {'blocking q/s':>13} {'bounded q/s':>12} {'cost':>7} {'µs/query':>9}")
-    worst = 0.0
+    worst = float("-inf")
     for name, query in (("SELECT 1", select_one), ("ORM read", orm_read)):
         blocking, bounded = [], []
         for _ in range(args.rounds):
