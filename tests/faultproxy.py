@@ -164,7 +164,7 @@ class FaultProxy:
                         return
                     if not link.dead:
                         peers[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a reset closed the socket under select()
             return
         finally:
             link.reset()
