@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
+from core.jobs import listing_cache
 from tests.services import POSTGRESQL, REDIS, free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +161,13 @@ def start_gunicorn(transactional_db, tmp_path) -> Iterator[Callable[..., Gunicor
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def listings_cache_on(settings):
+    """The listings cache on, empty, and no copy of an earlier test left in this process."""
+    settings.LISTINGS_CACHE_ENABLED = True
+    cache.clear()
+    listing_cache.forget_local()
+    yield
+    listing_cache.forget_local()

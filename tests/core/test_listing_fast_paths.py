@@ -27,7 +27,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from core.api import listings, throttling
 from core.api.jobs import JobListQuerySerializer, JobViewSet
 from core.api.listings import JobSerializer
-from core.jobs import listing_cache, selectors
+from core.jobs import selectors
 from core.jobs import services as job_services
 from core.jobs.models import Job
 
@@ -36,13 +36,8 @@ LIST_URL = "/api/jobs/"
 NEGOTIATED_ACCEPT = "application/json;q=0.9"
 
 
-@pytest.fixture(autouse=True)
-def _listings_cache_enabled(settings):
-    settings.LISTINGS_CACHE_ENABLED = True
-    cache.clear()
-    listing_cache.forget_local()
-    yield
-    listing_cache.forget_local()
+# The cache on, empty, and no copy of an earlier test left in this process (tests/core/conftest.py).
+pytestmark = pytest.mark.usefixtures("listings_cache_on")
 
 
 @pytest.fixture

@@ -42,14 +42,8 @@ LIST_URL = "/api/jobs/"
 CATEGORIES_URL = "/api/categories/"
 
 
-@pytest.fixture(autouse=True)
-def _listings_cache_enabled(settings):
-    """The cache on, empty, and no copy of an earlier test left in this process."""
-    settings.LISTINGS_CACHE_ENABLED = True
-    cache.clear()
-    listing_cache.forget_local()
-    yield
-    listing_cache.forget_local()
+# The cache on, empty, and no copy of an earlier test left in this process (tests/core/conftest.py).
+pytestmark = pytest.mark.usefixtures("listings_cache_on")
 
 
 @pytest.fixture
