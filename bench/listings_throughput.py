@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ os.environ["DJANGO_DEBUG"] = "false"
 # No broker: seeding records no events, and nothing here should reach RabbitMQ.
 os.environ.pop("CELERY_BROKER_URL", None)
 
+from bench.processes import stop_gunicorn  # noqa: E402
 from bench.seeding import employer_and_categories, empty_tables, ensure_database  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
@@ -138,15 +138,6 @@ def start_gunicorn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def get(url: str) -> tuple[int, dict[str, str], bytes]:

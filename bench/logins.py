@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ os.environ["DJANGO_DEBUG"] = "false"
 os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
 os.environ.pop("CELERY_BROKER_URL", None)
 
+from bench.processes import stop_gunicorn  # noqa: E402
 from bench.seeding import empty_tables, ensure_database  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
@@ -95,15 +95,6 @@ def start_gunicorn(port: int, settings_module: str, log_path: Path) -> subproces
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def request(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, bytes]:
