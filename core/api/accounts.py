@@ -122,6 +122,8 @@ class PasswordResetRequestSerializer(serializers.Serializer):
 
 
 class PasswordResetAcceptedSerializer(serializers.Serializer):
+    """The request is taken; the answer is the same whether or not an account has the address."""
+
     detail = serializers.CharField()
 
 
@@ -427,8 +429,8 @@ class PasswordResetRequestView(APIView):
 
 class PasswordResetConfirmView(APIView):
     """Set a new password with the emailed link's `uid` and `token`; every session ends. A link
-    works once and until `PASSWORD_RESET_TIMEOUT`; a used, expired or forged one is 400
-    (`invalid_reset_token`)."""
+    works once, until it expires (`PASSWORD_RESET_TIMEOUT` seconds, an hour by default); a used,
+    expired or forged one is 400 (`invalid_reset_token`)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []

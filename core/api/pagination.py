@@ -47,6 +47,10 @@ class StandardPagination(PageNumberPagination):
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
+        response["description"] = (
+            "One page of results: `count` in all, and the absolute URLs of the next and previous "
+            "pages (null at either end)."
+        )
         properties = response["properties"]
         properties["count"].update(minimum=0, maximum=2**63 - 1, format="int64")
         properties["results"] = {**properties["results"], "maxItems": self.max_page_size}

@@ -314,7 +314,10 @@ class RegisterSchema(OpenApiSerializerExtension):
             )
             auto_schema.registry.register_on_missing(component)
             choices.append(component.ref)
-        return {"oneOf": choices}
+        return {
+            "oneOf": choices,
+            "description": "Registration as exactly one role: an employer's or a job seeker's.",
+        }
 
 
 def _only_role(fields: dict[str, Any], flag: str, *, description: str) -> dict[str, Any]:
