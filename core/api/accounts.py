@@ -27,7 +27,13 @@ from core.accounts import selectors, services
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import is_session_open
 from core.api.authentication import SESSION_CLAIM
-from core.api.fields import StrictBooleanField, StrictCharField, StrictEmailField
+from core.api.fields import (
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    StrictBooleanField,
+    StrictCharField,
+    StrictEmailField,
+)
 from core.api.schema import validation_error_response
 from core.exceptions import SessionNotFound
 
@@ -60,13 +66,16 @@ class RegisterSerializer(serializers.Serializer):
     """Registration as exactly one of employer or job seeker."""
 
     username = StrictCharField(
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         validators=[UnicodeUsernameValidator()],
         help_text="150 characters or fewer: letters, digits and @ . + - _ only.",
     )
     email = StrictEmailField(max_length=254)
     password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
     is_employer = StrictBooleanField(required=False, default=False)
     is_job_seeker = StrictBooleanField(required=False, default=False)
@@ -96,10 +105,16 @@ class PasswordChangeSerializer(serializers.Serializer):
     """A password change; it signs the user out of every session."""
 
     old_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
     new_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
 
     def validate_old_password(self, value: str) -> str:
@@ -133,7 +148,10 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = StrictCharField(max_length=64)
     token = StrictCharField(max_length=128)
     new_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +190,6 @@ def _user_agent(serializer: serializers.Serializer) -> str:
 # The longest token the API issues is a few hundred characters; a longer one is refused as a
 # field error before it is decoded.
 TOKEN_MAX_LENGTH = 2048
-# As long as registration allows them: nothing longer can be an account's.
-USERNAME_MAX_LENGTH = 150
-PASSWORD_MAX_LENGTH = 128
 
 
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):

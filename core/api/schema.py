@@ -23,7 +23,11 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework_simplejwt.views import TokenViewBase
 
-from core.api.fields import StrictPrimaryKeyRelatedField
+from core.api.fields import (
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    StrictPrimaryKeyRelatedField,
+)
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -259,8 +263,6 @@ class TokenObtainPairSchema(TokenObtainPairSerializerExtension):
     target_class = "core.api.accounts.TokenObtainPairSerializer"
 
     def map_serializer(self, auto_schema, direction):
-        from core.api.accounts import PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
-
         schema = super().map_serializer(auto_schema, direction)
         bounds = {self.target_class.username_field: USERNAME_MAX_LENGTH}
         bounds["password"] = PASSWORD_MAX_LENGTH
