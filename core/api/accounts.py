@@ -27,7 +27,13 @@ from core.accounts import selectors, services
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import is_session_open
 from core.api.authentication import SESSION_CLAIM
-from core.api.fields import StrictBooleanField, StrictCharField, StrictEmailField
+from core.api.fields import (
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    StrictBooleanField,
+    StrictCharField,
+    StrictEmailField,
+)
 from core.api.schema import validation_error_response
 from core.exceptions import SessionNotFound
 
@@ -60,13 +66,16 @@ class RegisterSerializer(serializers.Serializer):
     """Registration as exactly one of employer or job seeker."""
 
     username = StrictCharField(
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         validators=[UnicodeUsernameValidator()],
         help_text="150 characters or fewer: letters, digits and @ . + - _ only.",
     )
     email = StrictEmailField(max_length=254)
     password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
     is_employer = StrictBooleanField(required=False, default=False)
     is_job_seeker = StrictBooleanField(required=False, default=False)
@@ -96,10 +105,16 @@ class PasswordChangeSerializer(serializers.Serializer):
     """A password change; it signs the user out of every session."""
 
     old_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
     new_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
 
     def validate_old_password(self, value: str) -> str:
@@ -122,6 +137,8 @@ class PasswordResetRequestSerializer(serializers.Serializer):
 
 
 class PasswordResetAcceptedSerializer(serializers.Serializer):
+    """The request is taken; the answer is the same whether or not an account has the address."""
+
     detail = serializers.CharField()
 
 
@@ -131,7 +148,10 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
     uid = StrictCharField(max_length=64)
     token = StrictCharField(max_length=128)
     new_password = StrictCharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -167,8 +187,22 @@ def _user_agent(serializer: serializers.Serializer) -> str:
     return request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
 
 
+# The longest token the API issues is a few hundred characters; a longer one is refused as a
+# field error before it is decoded.
+TOKEN_MAX_LENGTH = 2048
+
+
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
-    """Log in: the credentials are checked by simplejwt, then a session starts."""
+    """A username and password to log in with."""
+
+    # The credentials are checked by simplejwt, then a session starts.
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=USERNAME_MAX_LENGTH
+        )
+        self.fields["password"] = jwt_serializers.PasswordField(max_length=PASSWORD_MAX_LENGTH)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         jwt_serializers.TokenObtainSerializer.validate(self, attrs)
@@ -177,21 +211,24 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
 
 
 class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
-    """Refresh with rotation, where each refresh token can be redeemed exactly once.
+    """A refresh token to exchange for a new pair; each refresh token can be used once."""
 
-    Stock simplejwt checks the blacklist and then blacklists, so parallel refreshes of one token
-    all pass the check. Here the blacklist row is the lock: only the request that created it
-    mints new tokens, every other one gets 401.
+    # Refresh with rotation, where each refresh token can be redeemed exactly once.
+    #
+    # Stock simplejwt checks the blacklist and then blacklists, so parallel refreshes of one
+    # token all pass the check. Here the blacklist row is the lock: only the request that created
+    # it mints new tokens, every other one gets 401.
+    #
+    # The rotation also locks the user's row. A password change updates that row, then revokes
+    # the user's outstanding tokens, in one transaction: it either commits first (the token sent
+    # here is then revoked and refused) or waits until the token minted here is recorded, and
+    # revokes that one too. Unlocked, a token recorded just after the revocation swept would
+    # outlive the password change. Ending sessions takes the same lock, and the session is
+    # checked (and its last use recorded) inside it.
+    #
+    # A refresh token from before sessions existed names none: its rotation starts one.
 
-    The rotation also locks the user's row. A password change updates that row, then revokes
-    the user's outstanding tokens, in one transaction: it either commits first (the token sent
-    here is then revoked and refused) or waits until the token minted here is recorded, and
-    revokes that one too. Unlocked, a token recorded just after the revocation swept would
-    outlive the password change. Ending sessions takes the same lock, and the session is
-    checked (and its last use recorded) inside it.
-
-    A refresh token from before sessions existed names none: its rotation starts one.
-    """
+    refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = self.token_class(attrs["refresh"])
@@ -218,8 +255,12 @@ class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
 
 
 class ActiveAccountTokenVerifySerializer(TokenVerifySerializer):
-    """simplejwt's verification (signature, expiry, not blacklisted) and the account's: a token
-    of a deleted or deactivated user is refused, as on every endpoint it would otherwise open."""
+    """An access or refresh token to check."""
+
+    # simplejwt's verification (signature, expiry, not blacklisted) and the account's: a token
+    # of a deleted or deactivated user is refused, as on every endpoint it would otherwise open.
+
+    token = serializers.CharField(write_only=True, max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         data = super().validate(attrs)
@@ -236,8 +277,12 @@ class ActiveAccountTokenVerifySerializer(TokenVerifySerializer):
 
 
 class TokenBlacklistSerializer(jwt_serializers.TokenBlacklistSerializer):
-    """Log out: the refresh token is blacklisted and its session ends, so the access tokens of
-    that session answer 401 from their next request."""
+    """The refresh token of the session to end."""
+
+    # The refresh token is blacklisted and its session ends, so the access tokens of that
+    # session answer 401 from their next request.
+
+    refresh = serializers.CharField(write_only=True, max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
         refresh = self.token_class(attrs["refresh"])
@@ -276,8 +321,22 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 class TokenRefreshResponseSerializer(serializers.Serializer):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    """A new token pair; the refresh token sent can no longer be used."""
+
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="Use once, at `POST /api/token/refresh/`.")
+
+
+class EmptyBodySerializer(serializers.Serializer):
+    """An answer whose body is an empty JSON object (`core.api.schema.EmptyBodySchema`)."""
+
+
+class TokenVerifiedSerializer(EmptyBodySerializer):
+    """The token is valid: an empty object (an invalid one is 401)."""
+
+
+class LoggedOutSerializer(EmptyBodySerializer):
+    """The session has ended: an empty object."""
 
 
 # --- Views ----------------------------------------------------------------------------------
@@ -385,8 +444,8 @@ class PasswordResetRequestView(APIView):
 
 class PasswordResetConfirmView(APIView):
     """Set a new password with the emailed link's `uid` and `token`; every session ends. A link
-    works once and until `PASSWORD_RESET_TIMEOUT`; a used, expired or forged one is 400
-    (`invalid_reset_token`)."""
+    works once, until it expires (`PASSWORD_RESET_TIMEOUT` seconds, an hour by default); a used,
+    expired or forged one is 400 (`invalid_reset_token`)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -442,12 +501,20 @@ class TokenVerifyView(jwt_views.TokenVerifyView):
 
     _serializer_class = "core.api.accounts.ActiveAccountTokenVerifySerializer"
 
+    @extend_schema(responses=TokenVerifiedSerializer)
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
 
 class TokenBlacklistView(jwt_views.TokenBlacklistView):
     """Log out: the refresh token sent can never be used again, and its session ends (its
     access tokens answer 401 from the next request)."""
 
     _serializer_class = "core.api.accounts.TokenBlacklistSerializer"
+
+    @extend_schema(responses=LoggedOutSerializer)
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 def _current_session_id(request: Request) -> str | None:

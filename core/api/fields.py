@@ -9,6 +9,9 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 MAX_INT = 2_147_483_647
+# The longest credentials an account can have (registration and password changes refuse more).
+USERNAME_MAX_LENGTH = 150
+PASSWORD_MAX_LENGTH = 128
 
 
 class StrictBooleanField(serializers.BooleanField):

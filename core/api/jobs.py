@@ -193,12 +193,14 @@ class CategoryListView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.categories_with_open_job_counts()
 
+    @extend_schema(description="Every category with its number of open jobs (anyone).")
     def get(self, request: Request, *args, **kwargs) -> HttpResponse:
         return listings.cached_response(request, listings.categories())
 
     @extend_schema(
         request=CategoryWriteSerializer,
         responses={201: CategorySerializer, 400: CATEGORY_TAKEN},
+        description="Add a category (employers and admins).",
     )
     def post(self, request: Request) -> Response:
         serializer = CategoryWriteSerializer(data=request.data)
@@ -230,6 +232,7 @@ class CategoryDetailView(generics.RetrieveAPIView):
     @extend_schema(
         request=CategoryWriteSerializer,
         responses={200: CategorySerializer, 400: CATEGORY_TAKEN},
+        description="Rename a category (admins).",
     )
     def put(self, request: Request, *args, **kwargs) -> Response:
         return self._update(request, partial=False)
@@ -237,11 +240,15 @@ class CategoryDetailView(generics.RetrieveAPIView):
     @extend_schema(
         request=CategoryWriteSerializer,
         responses={200: CategorySerializer, 400: CATEGORY_TAKEN},
+        description="Change a category's name or slug (admins).",
     )
     def patch(self, request: Request, *args, **kwargs) -> Response:
         return self._update(request, partial=True)
 
-    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Category in use.")})
+    @extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="Category in use.")},
+        description="Delete a category no job uses (admins); one in use is 409.",
+    )
     def delete(self, request: Request, *args, **kwargs) -> Response:
         services.delete_category(category=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -273,22 +280,39 @@ JOB_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[JobListQuerySerializer]),
-    retrieve=extend_schema(parameters=[JOB_ID]),
+    list=extend_schema(
+        parameters=[JobListQuerySerializer],
+        description=(
+            "Open jobs (published, not expired), anyone: `search` matches title, description, "
+            "company and location; filters narrow the list; `ordering` sorts it."
+        ),
+    ),
+    retrieve=extend_schema(
+        parameters=[JOB_ID],
+        description="An open job (anyone), or one of your own in any status (with your token).",
+    ),
     create=extend_schema(
-        request=JobCreateSerializer, responses={201: JobSerializer, 400: JOB_INVALID}
+        request=JobCreateSerializer,
+        responses={201: JobSerializer, 400: JOB_INVALID},
+        description="Post a job (employers): published at once unless `draft` is true.",
     ),
     update=extend_schema(
+        description="Replace a job's fields (its employer or an admin).",
         parameters=[JOB_ID],
         request=JobUpdateSerializer,
         responses={200: JobSerializer, 400: JOB_NOT_EDITABLE},
     ),
     partial_update=extend_schema(
+        description="Change some of a job's fields (its employer or an admin).",
         parameters=[JOB_ID],
         request=JobUpdateSerializer,
         responses={200: JobSerializer, 400: JOB_NOT_EDITABLE},
     ),
-    destroy=extend_schema(parameters=[JOB_ID]),
+    destroy=extend_schema(
+        parameters=[JOB_ID],
+        description="Delete a job (its employer or an admin): 404 at its URL from then on; its "
+        "applications and their history are kept.",
+    ),
     close=extend_schema(parameters=[JOB_ID], request=None, responses=JobSerializer),
     publish=extend_schema(
         parameters=[JOB_ID],
@@ -504,7 +528,8 @@ def _listing_fast_path(cls, drf_view, actions, initkwargs):
 
 
 class JobCreateView(generics.GenericAPIView):
-    """Post a job (the contract's path; same as `POST /api/jobs/`)."""
+    """Post a job (employers): published at once unless `draft` is true; the same as
+    `POST /api/jobs/`."""
 
     permission_classes = [IsEmployer]
     throttle_scope = "job_post"

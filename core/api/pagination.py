@@ -14,6 +14,7 @@ class StandardPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    max_page_number = 2**31 - 1
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -31,6 +32,11 @@ class StandardPagination(PageNumberPagination):
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                # Any page after the last is 404, so no page number is too big to ask for; the
+                # bound is the integer type a client needs to hold one.
+                parameter["schema"].update(minimum=1, maximum=self.max_page_number)
+                parameter["description"] = "A page number (from 1); a page after the last is 404."
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"]["minimum"] = 1
                 parameter["description"] = (
@@ -38,3 +44,14 @@ class StandardPagination(PageNumberPagination):
                     f"more than {self.max_page_size} are capped at {self.max_page_size})."
                 )
         return parameters
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["description"] = (
+            "One page of results: `count` in all, and the absolute URLs of the next and previous "
+            "pages (null at either end)."
+        )
+        properties = response["properties"]
+        properties["count"].update(minimum=0, maximum=2**63 - 1, format="int64")
+        properties["results"] = {**properties["results"], "maxItems": self.max_page_size}
+        return response

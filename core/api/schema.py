@@ -12,6 +12,7 @@ import copy
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator, URLValidator
 from drf_spectacular.contrib.rest_framework_simplejwt import TokenObtainPairSerializerExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
@@ -21,6 +22,12 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework_simplejwt.views import TokenViewBase
+
+from core.api.fields import (
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    StrictPrimaryKeyRelatedField,
+)
 
 ERROR_COMPONENT = "Error"
 VALIDATION_ERROR_COMPONENT = "ValidationError"
@@ -202,6 +209,14 @@ class AutoSchema(SpectacularAutoSchema):
             serializer.partial = False
         return super().resolve_serializer(serializer, direction, bypass_extensions)
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, StrictPrimaryKeyRelatedField) and schema.get("type") == "integer":
+            # The range the field looks up (`core.api.fields`); outside it is a field error.
+            schema.setdefault("minimum", 1)
+            schema.setdefault("maximum", MAX_BIGINT)
+        return schema
+
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
         url_validator = next((v for v in field.validators if isinstance(v, URLValidator)), None)
@@ -242,35 +257,237 @@ class BearerHeaderScheme(OpenApiAuthenticationExtension):
 
 
 class TokenObtainPairSchema(TokenObtainPairSerializerExtension):
-    """The login, which also starts a session, shows simplejwt's pair: credentials in, both
-    tokens out."""
+    """The login, which also starts a session, shows simplejwt's pair: credentials in (as long
+    as an account's may be), both tokens out."""
 
     target_class = "core.api.accounts.TokenObtainPairSerializer"
 
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        bounds = {self.target_class.username_field: USERNAME_MAX_LENGTH}
+        bounds["password"] = PASSWORD_MAX_LENGTH
+        for name, max_length in bounds.items():
+            if name in schema.get("properties", {}):
+                schema["properties"][name]["maxLength"] = max_length
+        schema["description"] = (
+            "A username and password to log in with."
+            if direction == "request"
+            else "An access token (`Authorization: Bearer <access>`) and a refresh token."
+        )
+        return schema
+
+
+class EmptyBodySchema(OpenApiSerializerExtension):
+    """An answer that is an empty JSON object, as a component of its own: drf-spectacular drops
+    a serializer without fields and would document "no response body"."""
+
+    target_class = "core.api.accounts.EmptyBodySerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
+
 
 class RegisterSchema(OpenApiSerializerExtension):
-    """Registration takes exactly one role: `oneOf` an employer or a job seeker."""
+    """Registration takes exactly one role: `oneOf` two complete shapes, an employer's and a
+    job seeker's, each a component with every field of the body.
+
+    A `oneOf` of role fragments beside the fields would say the same to a validator, but code
+    generators (openapi-python-client) turn it into a union of fragments that have no username,
+    email or password.
+    """
 
     target_class = "core.api.accounts.RegisterSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["oneOf"] = [
-            _only_role("is_employer", title="Employer"),
-            _only_role("is_job_seeker", title="Job seeker"),
-        ]
-        return schema
+        choices = []
+        for flag, name, description in (
+            ("is_employer", "EmployerRegistration", "Register as an employer."),
+            ("is_job_seeker", "JobSeekerRegistration", "Register as a job seeker."),
+        ):
+            component = ResolvedComponent(
+                name=f"{name}Request" if direction == "request" else name,
+                type=ResolvedComponent.SCHEMA,
+                object=f"{name}:{direction}",
+                schema=_only_role(schema, flag, description=description),
+            )
+            auto_schema.registry.register_on_missing(component)
+            choices.append(component.ref)
+        return {
+            "oneOf": choices,
+            "description": "Registration as exactly one role: an employer's or a job seeker's.",
+        }
 
 
-def _only_role(flag: str, *, title: str) -> dict[str, Any]:
+def _only_role(fields: dict[str, Any], flag: str, *, description: str) -> dict[str, Any]:
     # "Not false" and "not true" rather than `enum: [true]`: drf-spectacular turns every
-    # property enum into a shared component, and warns about these two booleans.
-    others = [other for other in ("is_employer", "is_job_seeker") if other != flag]
-    return {
-        "title": title,
-        "required": [flag],
-        "properties": {
-            flag: {"not": {"enum": [False]}},
-            **{other: {"not": {"enum": [True]}} for other in others},
-        },
+    # property enum into a shared component, and generators type a boolean enum poorly.
+    shape = copy.deepcopy(fields)
+    shape["description"] = description
+    for name, prop in shape["properties"].items():
+        if name in ("is_employer", "is_job_seeker"):
+            prop.pop("default", None)
+            prop["not"] = {"enum": [name != flag]}
+            prop["description"] = (
+                "`true`: this registration's role." if name == flag else "Omit, or `false`."
+            )
+    shape["required"] = sorted({*shape.get("required", []), flag})
+    return shape
+
+
+# --- What generated clients and API tools need ---------------------------------------------
+#
+# `postprocess_for_clients` is a drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS):
+# it runs on the finished document, after the enum components are made.
+
+MAX_BIGINT = 2**63 - 1
+MAX_INT32 = 2**31 - 1
+
+
+def postprocess_for_clients(result, generator, request, public):
+    """The schema as client generators and API tools read it (openapi-python-client, Postman,
+    Spectral): public operations without a security requirement, enum members with names,
+    filters that reuse the enums of the fields, bounded integers and a `servers` entry."""
+    _public_operations_without_security(result)
+    _required_choice_bodies(result)
+    _parameter_enums_as_components(result)
+    _name_enum_members(result)
+    _bound_integers(result)
+    _bound_formatted_strings(result)
+    result["servers"] = [_server(request)]
+    return result
+
+
+def _operations(result: dict[str, Any]):
+    for methods in result.get("paths", {}).values():
+        for method, operation in methods.items():
+            if method in ("get", "put", "patch", "post", "delete", "head", "options", "trace"):
+                yield operation
+
+
+def _public_operations_without_security(result: dict[str, Any]) -> None:
+    # drf-spectacular marks an operation anyone may call with `{}` among its requirements; a
+    # generator reads any requirement at all as "needs the authenticated client". A token sent
+    # to these operations is still read (an owner sees their own draft), and a bad one is 401.
+    for operation in _operations(result):
+        if {} in operation.get("security", []):
+            operation["security"] = []
+
+
+def _required_choice_bodies(result: dict[str, Any]) -> None:
+    # drf-spectacular calls a body required when its component lists required fields; a
+    # `oneOf` of shapes (registration) lists them in each shape, and a generator would make
+    # the body optional.
+    components = result.get("components", {}).get("schemas", {})
+    for operation in _operations(result):
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            name = media.get("schema", {}).get("$ref", "").rpartition("/")[2]
+            choices = components.get(name, {}).get("oneOf", [])
+            if choices and all(
+                components.get(choice.get("$ref", "").rpartition("/")[2], {}).get("required")
+                for choice in choices
+            ):
+                operation["requestBody"]["required"] = True
+
+
+def _parameter_enums_as_components(result: dict[str, Any]) -> None:
+    # A filter on a field's choices (`employment_type`, `status`) takes the field's enum, so a
+    # client passes the same `EmploymentTypeEnum` member it reads from a job.
+    components = result.get("components", {}).get("schemas", {})
+    by_values = {
+        tuple(schema["enum"]): name
+        for name, schema in sorted(components.items())
+        if "enum" in schema and schema.get("type") == "string"
     }
+    for operation in _operations(result):
+        for parameter in operation.get("parameters", []):
+            values = tuple(parameter.get("schema", {}).get("enum", ()))
+            if values in by_values:
+                parameter["schema"] = _ref(by_values[values])
+
+
+def _enum_member_name(value: str) -> str:
+    if value == "":
+        return "BLANK"
+    descending = value.startswith("-")
+    name = re.sub(r"\W+", "_", value.lstrip("-")).strip("_").upper()
+    return f"{name}_DESC" if descending else name
+
+
+def _name_enum_members(node: Any) -> None:
+    # openapi-python-client names a member after its value when the value starts with a
+    # letter, and `VALUE_<n>` otherwise (`-created_at`, `""`); `x-enum-varnames` names them.
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if (
+            isinstance(values, list)
+            and values
+            and all(isinstance(value, str) for value in values)
+            and not all(value[:1].isalpha() for value in values)
+        ):
+            node["x-enum-varnames"] = [_enum_member_name(value) for value in values]
+        for child in node.values():
+            _name_enum_members(child)
+    elif isinstance(node, list):
+        for child in node:
+            _name_enum_members(child)
+
+
+def _bound_integers(result: dict[str, Any]) -> None:
+    # Every id is a PostgreSQL bigint the server looks up only in 1..2**63-1 (a path id out of
+    # range is 404, a body id a field error); counts are never negative. A `format` tells a
+    # generator which integer type holds the value.
+    for operation in _operations(result):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "path" and schema.get("type") == "integer":
+                schema.setdefault("minimum", 1)
+                schema.setdefault("maximum", MAX_BIGINT)
+            _integer_format(schema)
+    for component in result.get("components", {}).get("schemas", {}).values():
+        for name, prop in component.get("properties", {}).items():
+            if prop.get("type") == "integer" and prop.get("readOnly"):
+                prop.setdefault("minimum", 1 if name == "id" else 0)
+                prop.setdefault("maximum", MAX_BIGINT)
+            _integer_format(prop)
+
+
+def _integer_format(schema: dict[str, Any]) -> None:
+    # Only where the server refuses what is out of range: a format is a bound to validators
+    # (an int64 `page_size` would promise a 400 above 2**63-1; a big one is capped instead).
+    if schema.get("type") == "integer" and "format" not in schema and "maximum" in schema:
+        schema["format"] = "int32" if schema["maximum"] <= MAX_INT32 else "int64"
+
+
+# The longest text a value of these formats is written as: a hyphenated UUID (Django's `uuid`
+# path converter takes no other spelling). Not date-times: Django parses more digits of a
+# second than a client should be told to send, so no length is the server's bound.
+_FORMAT_MAX_LENGTHS = {"uuid": 36}
+
+
+def _bound_formatted_strings(result: dict[str, Any]) -> None:
+    schemas = [
+        parameter.get("schema", {})
+        for operation in _operations(result)
+        for parameter in operation.get("parameters", [])
+    ]
+    for component in result.get("components", {}).get("schemas", {}).values():
+        schemas += component.get("properties", {}).values()
+    for schema in schemas:
+        max_length = _FORMAT_MAX_LENGTHS.get(schema.get("format", ""))
+        if schema.get("type") == "string" and max_length and "maxLength" not in schema:
+            schema["maxLength"] = max_length
+
+
+def _server(request) -> dict[str, Any]:
+    # The scheme, host and port the schema was fetched from (a second deployment, another
+    # port), else the configured public URL (`manage.py spectacular`).
+    if request is not None:
+        url = request.build_absolute_uri("/").rstrip("/")
+    else:
+        url = settings.PUBLIC_BASE_URL.rstrip("/")
+    environment = "local development" if settings.DEBUG else "production"
+    return {"url": url, "description": f"This deployment ({environment})", "x-internal": False}
