@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,21 @@ def run(command: list[str | Path], **env: str) -> subprocess.CompletedProcess:
 
 
 def generate_client(schema_url: str, into: Path) -> Path:
-    """The generated package's parent folder (what goes on the path)."""
+    """The generated package's parent folder (what goes on the path).
+
+    The schema is fetched here, not by the generator: its `--url` gives the server 5 s, which a
+    first schema build on a loaded machine can exceed.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    schema = into / "swagger.json"
+    with urllib.request.urlopen(schema_url, timeout=60) as answer:  # noqa: S310 (a local test server)
+        schema.write_bytes(answer.read())
     result = run(
         [
             Path(sys.executable).with_name("openapi-python-client"),
             "generate",
-            "--url",
-            schema_url,
+            "--path",
+            schema,
             "--config",
             GENERATOR_CONFIG,
             "--meta",
