@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from core import redis_client
+from core.accounts import redis_client
 from core.accounts.models import UserSession
 from core.circuit_breakers import CircuitOpen, circuit_breaker
 

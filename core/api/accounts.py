@@ -23,7 +23,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVe
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
-from core.accounts import selectors, services
+from core.accounts import lockout, selectors, services
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import is_session_open
 from core.api.authentication import SESSION_CLAIM
@@ -168,10 +168,15 @@ def _user_agent(serializer: serializers.Serializer) -> str:
 
 
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
-    """Log in: the credentials are checked by simplejwt, then a session starts."""
+    """Log in: the credentials are checked by simplejwt, then a session starts.
+
+    Each attempt counts towards its username's lockout (`core.accounts.lockout`): past
+    `LOGIN_FAILURES_PER_ACCOUNT` failures in the window, 429 `account_locked` with `Retry-After`,
+    whatever the password and whether or not the account exists."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        jwt_serializers.TokenObtainSerializer.validate(self, attrs)
+        with lockout.counted_login(username=attrs[self.username_field]):
+            jwt_serializers.TokenObtainSerializer.validate(self, attrs)
         refresh = session_refresh_token(self.user, user_agent=_user_agent(self))
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
