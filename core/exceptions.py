@@ -70,6 +70,7 @@ class AccountLocked(DomainError):
     default_detail = "Too many failed logins for this account. Try again later."
 
     def __init__(self, *, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins for this account. Try again in {retry_after} s.")
+        # The wait goes in `Retry-After` only: the body is the same for every locked username.
+        super().__init__()
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
