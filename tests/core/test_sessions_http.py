@@ -1,8 +1,8 @@
 """Session revocation over real HTTP: gunicorn with two workers and Redis, as deployed.
 
 Each way a session ends (logout, ending it from another session, ending all others, a password
-change, a password reset, an admin deactivating the account) refuses its old access token on the very next
-request, whichever worker answers, on a read (`/api/users/me/`) and on a write
+change, a password reset, an admin deactivating the account) refuses its old access token on the
+very next request, whichever worker answers, on a read (`/api/users/me/`) and on a write
 (`POST /api/jobs/`); the sessions of two clients are listed and ending one leaves the other.
 """
 
