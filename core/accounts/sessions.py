@@ -1,8 +1,8 @@
 """Whether a session is still open, answered from the cache on an ordinary request.
 
 Every authenticated request asks `is_session_open`. The answer is cached per session (`open` or
-`ended`), so a request costs one Redis `GET` (on a client kept per process, see
-`core.redis_client`) and no SQL query. It never fails open: on a cache miss, or with the cache
+`ended`), so a request costs one Redis `GET` (written and read on a connection kept per thread,
+see `core.accounts.redis_client`) and no SQL query. It never fails open: on a cache miss, or with the cache
 unreachable, the database answers. Ending a session writes `ended` into the cache at once and
 after commit (`mark_ended`); the `open` entries live only `SESSION_STATE_CACHE_SECONDS`, which
 bounds how long a session ended while the cache could not be written (Redis partitioned from the
@@ -59,7 +59,7 @@ def _cached_state(key: str):
     client = redis_client.client()
     if client is None:
         return _cache_call(cache.get, key, unavailable=_UNAVAILABLE)
-    raw = _cache_call(client.get, redis_client.key(key), unavailable=_UNAVAILABLE)
+    raw = _cache_call(redis_client.get, key, unavailable=_UNAVAILABLE)
     if raw == _OPEN_BYTES:
         return OPEN
     if raw == _ENDED_BYTES:

@@ -204,7 +204,7 @@ def test_with_the_cache_down_the_database_decides_and_never_fails_open(seeker, m
     ended, kept = log_in(seeker), log_in(seeker)
     assert bearer(ended["access"]).get(ME_URL).status_code == 200  # cached as open
     monkeypatch.setattr(session_state, "cache", UnreachableCache())
-    monkeypatch.setattr(session_state.redis_client, "client", UnreachableCache)
+    monkeypatch.setattr(session_state.redis_client, "get", UnreachableCache().get)
 
     answer = bearer(kept["access"]).delete(f"{SESSIONS_URL}{AccessToken(ended['access'])['sid']}/")
 
