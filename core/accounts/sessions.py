@@ -1,12 +1,12 @@
 """Whether a session is still open, answered from the cache on an ordinary request.
 
 Every authenticated request asks `is_session_open`. The answer is cached per session (`open` or
-`ended`), so a request costs one Redis `GET` (written and read on a connection kept per thread,
-see `core.accounts.redis_client`) and no SQL query. It never fails open: on a cache miss, or with the cache
-unreachable, the database answers. Ending a session writes `ended` into the cache at once and
-after commit (`mark_ended`); the `open` entries live only `SESSION_STATE_CACHE_SECONDS`, which
-bounds how long a session ended while the cache could not be written (Redis partitioned from the
-web process, not restarted) might still be taken as open.
+`ended`), so a request costs one Redis `GET` (written and read on a connection kept per
+thread, see `core.accounts.redis_client`) and no SQL query. It never fails open: on a cache miss,
+or with the cache unreachable, the database answers. Ending a session writes `ended` into the
+cache at once and after commit (`mark_ended`); the `open` entries live only
+`SESSION_STATE_CACHE_SECONDS`, which bounds how long a session ended while the cache could not be
+written (Redis partitioned from the web process, not restarted) might still be taken as open.
 
 The same expiry paces `last_used_at`: the miss that re-reads an open session from the database
 is one `UPDATE` that both checks it and records its use, so a session in use is written about
