@@ -165,6 +165,26 @@ def me_round(base: str, access: str, pid: int, duration: float) -> tuple[int, fl
     return count, time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
+def check_alone_us(access: str, calls: int = 20000) -> float:
+    """CPU per call of the session check itself (a cache hit), timed in this process in ten
+    blocks interleaved with nothing else: the median block, in microseconds."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from core.accounts.sessions import is_session_open
+
+    token = AccessToken(access)
+    session_id, user_id = token["sid"], int(token["user_id"])
+    for _ in range(200):  # warm-up; a first miss caches the session as open
+        assert is_session_open(session_id=session_id, user_id=user_id)
+    blocks = []
+    for _ in range(10):
+        started = time.process_time()
+        for _ in range(calls // 10):
+            is_session_open(session_id=session_id, user_id=user_id)
+        blocks.append((time.process_time() - started) / (calls // 10))
+    return 1e6 * statistics.median(blocks)
+
+
 def run_pairs(servers: dict, measure, args, rounds: list | None = None) -> dict[str, list[float]]:
     """Alternate the servers for `args.rounds` rounds, in ABBA order (drift of the machine falls
     on both alike); totals per server, and each round's figures appended to `rounds`."""
@@ -237,6 +257,8 @@ def main() -> int:
         for process, *_ in servers.values():
             stop_gunicorn(process)
 
+    check_us = check_alone_us(access)
+
     print(f"{'hasher':<18} {'logins':>7} {'logins/s':>9} {'CPU ms/login':>13}")
     rates = {}
     for name, (count, wall, cpu) in logins.items():
@@ -263,6 +285,11 @@ def main() -> int:
         "per round (ABBA order): "
         + ", ".join(f"{100 * value:+.1f} %" for value in per_round)
         + f"; median {100 * statistics.median(per_round):+.1f} %"
+    )
+    share = check_us / cost["without the check"]
+    print(
+        f"the check alone, timed in this process: {check_us:.0f} us CPU per call, "
+        f"{100 * share:.1f} % of a request without it"
     )
     return 0
 

@@ -1,15 +1,15 @@
 """The default cache's Redis, for the few hot paths that need a bare command or a script rather
 than Django's cache API: a redis-py client per cache backend, and `get` on a connection of the
-backend's own.
+calling thread's own.
 
 Profiled on the session check, which runs on every authenticated request: Django's `RedisCache`
 builds a new `redis.Redis` around its pool for every call (redis-py's constructor fills a table
 of about 170 response callbacks each time), and redis-py's pool then costs more than the command
 itself (a lock, a readiness poll of the socket, retry and event wrappers): about 70 us of CPU
 per `GET`, against about 20 us for the same `GET` written and read on one connection. So `get`
-keeps one connection per backend instance (Django keeps one backend per thread, so per thread)
-and uses it directly; a broken connection is dropped and the command tried once more on a new
-one, and a second failure or a timeout is raised to the caller (which then asks the database).
+keeps one connection per thread and uses it directly; a broken connection is dropped and the
+command tried once more on a new one, and a second failure or a timeout is raised to the caller
+(which then asks the database).
 
 Both use the cache's server, options and keys (`key` applies its prefix and version), so values
 written through `django.core.cache` are read here and the other way round. Django's Redis
@@ -22,13 +22,14 @@ callers then use the cache API.
 from __future__ import annotations
 
 import os
+import threading
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 _CLIENT = "_jobboard_redis_client"
-_CONNECTION = "_jobboard_redis_connection"
+_per_thread = threading.local()
 
 
 def _redis_backend() -> RedisCache | None:
@@ -55,12 +56,16 @@ def key(name: str) -> str:
 
 
 def _connection(backend: RedisCache):
-    pid, connection = getattr(backend, _CONNECTION, (None, None))
-    if connection is None or pid != os.getpid():  # never one inherited across a fork
+    # Strictly one per thread (two threads on one connection could read each other's answers),
+    # for this backend (a test may swap the cache), and never one inherited across a fork.
+    held = getattr(_per_thread, "held", None)
+    if held is None or held[0] is not backend or held[1] != os.getpid():
+        if held is not None and held[1] == os.getpid():
+            held[2].disconnect()
         pool = client().connection_pool
-        connection = pool.connection_class(**pool.connection_kwargs)
-        setattr(backend, _CONNECTION, (os.getpid(), connection))
-    return connection
+        held = (backend, os.getpid(), pool.connection_class(**pool.connection_kwargs))
+        _per_thread.held = held
+    return held[2]
 
 
 def get(name: str) -> bytes | None:
