@@ -41,7 +41,8 @@ session_cache_circuit = circuit_breaker("session cache", open_seconds=5.0)
 
 
 def _key(session_id: uuid.UUID | str) -> str:
-    return f"accounts:session:{session_id}"
+    # "state", not the "session" of the pickled strings before: a new deploy never reads those.
+    return f"accounts:session-state:{session_id}"
 
 
 def _cache_call(operation, *args, unavailable=None):

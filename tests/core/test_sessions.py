@@ -236,7 +236,7 @@ def test_last_used_at_is_recorded_about_once_a_minute_never_per_request(seeker):
 
     # Once it has expired (SESSION_STATE_CACHE_SECONDS), the next request records its use, in
     # the one UPDATE that also checks the session, and the ones after it write nothing again.
-    cache.delete(f"accounts:session:{session.pk}")
+    cache.delete(session_state._key(session.pk))
     with CaptureQueriesContext(connection) as queries:
         for _ in range(3):
             assert client.get(ME_URL).status_code == 200
