@@ -8,6 +8,7 @@ tests/core/test_lockout_http.py."""
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 from django.test import override_settings
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 from core.accounts import lockout
 from core.accounts.models import LoginFailureWindow
 from core.accounts.services import password_reset_link_parts
+from core.exceptions import AccountLocked
 from tests.factories import PASSWORD
 from tests.services import unreachable_redis
 
@@ -146,3 +148,28 @@ def test_with_redis_down_the_lock_ends_with_its_window_and_a_reset_lifts_it(seek
         lockout.lift(username=seeker.username)
         assert login(seeker.username).status_code == 200
     assert not LoginFailureWindow.objects.filter(attempts__gt=0).exists()
+
+
+def test_parallel_attempts_cannot_slip_past_the_limit_together():
+    # Each attempt is counted before its password is checked: of twelve at once, with none
+    # failed before, exactly the limit get to try a password.
+    barrier, tried, locked = threading.Barrier(12), [], []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            with lockout.counted_login(username="mallory"):
+                tried.append(1)
+                raise PermissionError("wrong password")
+        except AccountLocked:
+            locked.append(1)
+        except PermissionError:
+            pass
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (len(tried), len(locked)) == (LIMIT, 12 - LIMIT)
