@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -164,14 +165,41 @@ def me_round(base: str, access: str, pid: int, duration: float) -> tuple[int, fl
     return count, time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
-def run_pairs(servers: dict, measure, args) -> dict[str, list[float]]:
+def check_alone_us(access: str, calls: int = 20000) -> float:
+    """CPU per call of the session check itself (a cache hit), timed in this process in ten
+    blocks interleaved with nothing else: the median block, in microseconds."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from core.accounts.sessions import is_session_open
+
+    token = AccessToken(access)
+    session_id, user_id = token["sid"], int(token["user_id"])
+    for _ in range(200):  # warm-up; a first miss caches the session as open
+        assert is_session_open(session_id=session_id, user_id=user_id)
+    blocks = []
+    for _ in range(10):
+        started = time.process_time()
+        for _ in range(calls // 10):
+            is_session_open(session_id=session_id, user_id=user_id)
+        blocks.append((time.process_time() - started) / (calls // 10))
+    return 1e6 * statistics.median(blocks)
+
+
+def run_pairs(servers: dict, measure, args, rounds: list | None = None) -> dict[str, list[float]]:
+    """Alternate the servers for `args.rounds` rounds, in ABBA order (drift of the machine falls
+    on both alike); totals per server, and each round's figures appended to `rounds`."""
     totals = {name: [0, 0.0, 0.0] for name in servers}
     for _, base, who, pid in servers.values():
         measure(base, who, pid, 1.0)  # warm-up: imports, connections, caches
-    for _ in range(args.rounds):
-        for name, (_, base, who, pid) in servers.items():
-            for index, value in enumerate(measure(base, who, pid, args.duration)):
+    for number in range(args.rounds):
+        order = list(servers.items()) if number % 2 == 0 else list(servers.items())[::-1]
+        this_round = {}
+        for name, (_, base, who, pid) in order:
+            this_round[name] = measure(base, who, pid, args.duration)
+            for index, value in enumerate(this_round[name]):
                 totals[name][index] += value
+        if rounds is not None:
+            rounds.append(this_round)
     return totals
 
 
@@ -223,10 +251,13 @@ def main() -> int:
         log_path,
     )
     try:
-        reads = run_pairs(servers, me_round, args)
+        read_rounds: list[dict] = []
+        reads = run_pairs(servers, me_round, args, read_rounds)
     finally:
         for process, *_ in servers.values():
             stop_gunicorn(process)
+
+    check_us = check_alone_us(access)
 
     print(f"{'hasher':<18} {'logins':>7} {'logins/s':>9} {'CPU ms/login':>13}")
     rates = {}
@@ -244,6 +275,22 @@ def main() -> int:
     extra = cost["with the check"] / cost["without the check"] - 1
     verdict = "within" if extra <= 0.05 else "over"
     print(f"the revocation check adds {100 * extra:+.1f} % CPU per request ({verdict} 5 %)")
+    per_round = sorted(
+        (r["with the check"][2] / r["with the check"][0])
+        / (r["without the check"][2] / r["without the check"][0])
+        - 1
+        for r in read_rounds
+    )
+    print(
+        "per round (ABBA order): "
+        + ", ".join(f"{100 * value:+.1f} %" for value in per_round)
+        + f"; median {100 * statistics.median(per_round):+.1f} %"
+    )
+    share = check_us / cost["without the check"]
+    print(
+        f"the check alone, timed in this process: {check_us:.0f} us CPU per call, "
+        f"{100 * share:.1f} % of a request without it"
+    )
     return 0
 
 

@@ -59,3 +59,18 @@ class InvalidResetToken(DomainError):
 
     default_code = "invalid_reset_token"
     default_detail = "This password reset link is invalid or has expired; ask for a new one."
+
+
+class AccountLocked(DomainError):
+    """Too many failed logins for this username: every login of it waits out the window, the
+    right password included. An unknown username is answered the same, so it tells nothing."""
+
+    status_code = 429
+    default_code = "account_locked"
+    default_detail = "Too many failed logins for this account. Try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        # The wait goes in `Retry-After` only: the body is the same for every locked username.
+        super().__init__()
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

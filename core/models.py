@@ -5,7 +5,7 @@ Nothing else imports from here: code names a model by its domain's module
 (`core.jobs.models.Job`), so a model has one name in one place.
 """
 
-from core.accounts.models import User, UserSession
+from core.accounts.models import LoginFailureWindow, User, UserSession
 from core.applications.models import Application, ApplicationStatusChange
 from core.jobs.models import Category, Job
 from core.outbox.models import EmailDelivery, OutboxEvent
@@ -16,6 +16,7 @@ __all__ = [
     "Category",
     "EmailDelivery",
     "Job",
+    "LoginFailureWindow",
     "OutboxEvent",
     "User",
     "UserSession",

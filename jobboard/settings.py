@@ -204,6 +204,15 @@ SIMPLE_JWT = {
 # longest a session ended while the cache was unreachable could still be taken as open.
 SESSION_STATE_CACHE_SECONDS = env.int("SESSION_STATE_CACHE_SECONDS", default=60)
 
+# Per-account lockout (core.accounts.lockout): this many failed logins of one username, from any
+# address, within the window lock it until the window ends (429, Retry-After). 0 turns it off.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_WINDOW_SECONDS = env.int("LOGIN_FAILURES_WINDOW_SECONDS", default=15 * 60)
+if LOGIN_FAILURES_PER_ACCOUNT < 0 or LOGIN_FAILURES_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURES_PER_ACCOUNT must be 0 (off) or more, LOGIN_FAILURES_WINDOW_SECONDS 1+"
+    )
+
 # --- REST framework, throttling, docs -------------------------------------------------------
 
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)

@@ -59,3 +59,18 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.id} of user {self.user_id}"
+
+
+class LoginFailureWindow(models.Model):
+    """Login attempts of one username within its lockout window, kept here only while Redis,
+    where they are normally counted, cannot be reached (see `core.accounts.lockout`).
+
+    `key` is a digest of the username, so the table names no account, known or not.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.attempts} login attempts until {self.window_ends:%H:%M:%S}"

@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from core.accounts import lockout
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import mark_ended, mark_open
 from core.batching import delete_in_batches
@@ -175,7 +176,8 @@ def user_of_reset_link(*, uid: str, token: str) -> User:
 
 def reset_password(*, uid: str, token: str, new_password: str) -> User:
     """Set a new password from a reset link: the link then stops working (the token derives from
-    the password), and every session ends. `InvalidResetToken` for a used, expired or forged one.
+    the password), every session ends and the username's login lockout is lifted.
+    `InvalidResetToken` for a used, expired or forged one.
 
     The user's row is locked while the token is checked, so two uses of one link racing each
     other set the password once; the second finds the token no longer valid.
@@ -189,4 +191,6 @@ def reset_password(*, uid: str, token: str, new_password: str) -> User:
         user.save(update_fields=["password"])
         revoke_refresh_tokens(user=user)
         end_sessions(user=user)
+        username = user.get_username()
+        transaction.on_commit(lambda: lockout.lift(username=username))
     return user

@@ -23,7 +23,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer, TokenVe
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
-from core.accounts import selectors, services
+from core.accounts import lockout, selectors, services
 from core.accounts.models import Role, User, UserSession
 from core.accounts.sessions import is_session_open
 from core.api.authentication import SESSION_CLAIM
@@ -193,9 +193,13 @@ TOKEN_MAX_LENGTH = 2048
 
 
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
-    """A username and password to log in with."""
+    """A username and password to log in with.
 
-    # The credentials are checked by simplejwt, then a session starts.
+    Too many failed logins of one username, from any address, lock that username for a while:
+    429 `account_locked` with `Retry-After`, whatever the password."""
+
+    # The credentials are checked by simplejwt, then a session starts. Each attempt counts
+    # towards its username's lockout (`core.accounts.lockout`), whether or not the account exists.
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -205,7 +209,8 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
         self.fields["password"] = jwt_serializers.PasswordField(max_length=PASSWORD_MAX_LENGTH)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        jwt_serializers.TokenObtainSerializer.validate(self, attrs)
+        with lockout.counted_login(username=attrs[self.username_field]):
+            jwt_serializers.TokenObtainSerializer.validate(self, attrs)
         refresh = session_refresh_token(self.user, user_agent=_user_agent(self))
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
 

@@ -47,7 +47,7 @@ def api_exception_handler(exc, context):
             body = {exc.field: [exc.detail]}
         else:
             body = {"detail": exc.detail, "code": exc.default_code}
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=getattr(exc, "headers", None))
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"non_field_errors": response.data}

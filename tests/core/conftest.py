@@ -117,7 +117,8 @@ def start_gunicorn(transactional_db, tmp_path) -> Iterator[Callable[..., Gunicor
     (tmp_path / "static").mkdir()
     servers: list[subprocess.Popen] = []
 
-    def start(*args: str) -> Gunicorn:
+    def start(*args: str, **settings_env: str) -> Gunicorn:
+        """gunicorn with `args`; `settings_env` (`TRUSTED_PROXY_COUNT="1"`) sets variables."""
         port = free_port()
         access_log = tmp_path / f"access-{port}.log"
         access_log.touch()
@@ -133,7 +134,7 @@ def start_gunicorn(transactional_db, tmp_path) -> Iterator[Callable[..., Gunicor
                 "%(p)s %(m)s %(U)s %(s)s",
                 *args,
             ],
-            env=env,
+            env={**env, **settings_env},
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -5,8 +5,10 @@ refuses its access tokens from their very next request, whether or not the cache
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -202,6 +204,7 @@ def test_with_the_cache_down_the_database_decides_and_never_fails_open(seeker, m
     ended, kept = log_in(seeker), log_in(seeker)
     assert bearer(ended["access"]).get(ME_URL).status_code == 200  # cached as open
     monkeypatch.setattr(session_state, "cache", UnreachableCache())
+    monkeypatch.setattr(session_state.redis_client, "get", UnreachableCache().get)
 
     answer = bearer(kept["access"]).delete(f"{SESSIONS_URL}{AccessToken(ended['access'])['sid']}/")
 
@@ -214,3 +217,33 @@ def test_sessions_endpoints_need_a_login(anon_client):
     assert anon_client.get(SESSIONS_URL).status_code == 401
     assert anon_client.post(REVOKE_ALL_URL).status_code == 401
     assert anon_client.delete(f"{SESSIONS_URL}{uuid.uuid4()}/").status_code == 401
+
+
+def test_last_used_at_is_recorded_about_once_a_minute_never_per_request(seeker):
+    tokens = log_in(seeker)
+    client = bearer(tokens["access"])
+    session = UserSession.objects.get(user=seeker)
+    long_ago = session.created_at - timedelta(minutes=5)
+    UserSession.objects.filter(pk=session.pk).update(last_used_at=long_ago)
+
+    # While the cached "open" lives, requests write nothing.
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert client.get(ME_URL).status_code == 200
+    assert not [q for q in queries.captured_queries if "core_usersession" in q["sql"]]
+    session.refresh_from_db()
+    assert session.last_used_at == long_ago
+
+    # Once it has expired (SESSION_STATE_CACHE_SECONDS), the next request records its use, in
+    # the one UPDATE that also checks the session, and the ones after it write nothing again.
+    cache.delete(session_state._key(session.pk))
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert client.get(ME_URL).status_code == 200
+    writes = [q for q in queries.captured_queries if "core_usersession" in q["sql"]]
+    assert len(writes) == 1
+    assert writes[0]["sql"].startswith("UPDATE")
+    session.refresh_from_db()
+    assert session.last_used_at > long_ago
+    listed = client.get(SESSIONS_URL).json()
+    assert listed[0]["last_used_at"] == session.last_used_at.isoformat().replace("+00:00", "Z")

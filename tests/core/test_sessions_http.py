@@ -1,8 +1,8 @@
 """Session revocation over real HTTP: gunicorn with two workers and Redis, as deployed.
 
 Each way a session ends (logout, ending it from another session, ending all others, a password
-change, an admin deactivating the account) refuses its old access token on the very next
-request, whichever worker answers, on a read (`/api/users/me/`) and on a write
+change, a password reset, an admin deactivating the account) refuses its old access token on the
+very next request, whichever worker answers, on a read (`/api/users/me/`) and on a write
 (`POST /api/jobs/`); the sessions of two clients are listed and ending one leaves the other.
 """
 
@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from core.accounts.models import Role, User
+from core.accounts.services import password_reset_link_parts
 from core.jobs.models import Category
 from tests.factories import PASSWORD, make_user
 
@@ -77,6 +78,14 @@ def change_password(server, victim, other, user):
     assert server.post("/api/users/me/password/", body, **auth(other["access"])).status == 204
 
 
+def reset_password(server, victim, other, user):
+    # The link's uid and token as the reset email carries them (tests/e2e sends the real email).
+    user.refresh_from_db()  # the token derives from the hash the server's logins upgraded
+    uid, token = password_reset_link_parts(user=user)
+    body = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
+    assert server.post("/api/users/password-reset/confirm/", body).status == 204
+
+
 def deactivate(server, victim, other, user):
     # What the admin's "active" checkbox saves.
     User.objects.filter(pk=user.pk).update(is_active=False)
@@ -84,7 +93,14 @@ def deactivate(server, victim, other, user):
 
 @pytest.mark.parametrize(
     "end_session",
-    [end_by_logout, end_from_another_session, end_all_others, change_password, deactivate],
+    [
+        end_by_logout,
+        end_from_another_session,
+        end_all_others,
+        change_password,
+        reset_password,
+        deactivate,
+    ],
 )
 def test_old_access_token_is_refused_on_its_very_next_request(start_gunicorn, end_session):
     user = production_employer()
