@@ -9,6 +9,7 @@ from core.accounts.models import User, UserSession
 from core.applications.models import Application, ApplicationStatusChange
 from core.jobs.models import Category, Job
 from core.outbox.models import EmailDelivery, OutboxEvent
+from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Application",
@@ -19,4 +20,7 @@ __all__ = [
     "OutboxEvent",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
