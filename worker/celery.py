@@ -98,8 +98,10 @@ app.conf.task_routes = {
     "tasks.maintenance.*": {"queue": MAINTENANCE_QUEUE, "routing_key": MAINTENANCE_QUEUE},
     "tasks.webhooks.*": {"queue": WEBHOOKS_QUEUE, "routing_key": WEBHOOKS_QUEUE},
 }
-app.conf.imports = ("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance")
-app.conf.imports += ("tasks.webhooks",)
+app.conf.imports = (
+    *("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance"),
+    "tasks.webhooks",
+)
 # Beat records each periodic run in the database as soon as it sends it (by default it writes
 # them every three minutes): the admin shows true last runs, and `manage.py check_beat`, the
 # beat container's health check, can tell a stalled beat within seconds. One UPDATE per run.
