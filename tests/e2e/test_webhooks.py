@@ -137,7 +137,8 @@ def test_410_disables_the_endpoint_and_emails_the_employer(start_webhook_workers
     wait_until(lambda: disabled_email(), timeout=20, what="the email about the disabled endpoint")
     [email] = disabled_email()
     assert email.envelope_to == [employer.email]
-    assert "410" in email.text() and receiver.url in email.text()
+    assert "410" in email.text()
+    assert receiver.url in email.text()
 
 
 def test_after_a_rotation_requests_verify_with_the_old_and_the_new_secret(
