@@ -240,6 +240,20 @@ def redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return delivery
 
 
+def redeliver_many(*, delivery_ids: list) -> tuple[int, int]:
+    """Redeliver these deliveries (operators: the admin and `manage.py webhook_deliveries`);
+    returns (redelivered, skipped because their endpoint is disabled)."""
+    redelivered = skipped = 0
+    for delivery in WebhookDelivery.objects.select_related("endpoint").filter(pk__in=delivery_ids):
+        try:
+            redeliver(delivery=delivery)
+        except Conflict:
+            skipped += 1
+        else:
+            redelivered += 1
+    return redelivered, skipped
+
+
 # --- Attempts ---------------------------------------------------------------------------------
 
 

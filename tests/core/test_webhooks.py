@@ -497,3 +497,49 @@ def test_housekeeping_prunes_old_ended_deliveries(employer, settings):
 
     assert housekeeping()["webhook_deliveries"] == 1
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+# --- Operators: the admin and the management command -----------------------------------------
+
+
+def test_operators_read_the_log_and_redeliver_in_the_admin(employer, admin_user, client):
+    endpoint = endpoint_for(employer, PUBLIC_URL)
+    delivery = services.ping(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
+    client.force_login(admin_user)
+    page = client.get(f"/admin/core/webhookdelivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    endpoint_page = client.get(f"/admin/core/webhookendpoint/{endpoint.pk}/change/")
+    assert endpoint_page.status_code == 200
+    assert endpoint.secret not in endpoint_page.content.decode()
+    response = client.post(
+        "/admin/core/webhookdelivery/",
+        {"action": "redeliver", "_selected_action": [str(delivery.pk)]},
+    )
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert delivery.next_attempt_at is not None
+
+
+def test_the_command_lists_and_redelivers(employer):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    endpoint = endpoint_for(employer, PUBLIC_URL)
+    delivery = services.ping(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
+    out = StringIO()
+    call_command("webhook_deliveries", "list", "--status", "failed", stdout=out)
+    assert str(delivery.pk) in out.getvalue()
+    assert PUBLIC_URL in out.getvalue()
+    out = StringIO()
+    call_command("webhook_deliveries", "redeliver", "--failed-since", "1h", stdout=out)
+    assert "Redelivered 1" in out.getvalue()
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    with pytest.raises(CommandError):
+        call_command("webhook_deliveries", "redeliver", "not-a-uuid")
+    with pytest.raises(CommandError):
+        call_command("webhook_deliveries", "redeliver")
