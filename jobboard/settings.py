@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "core.jobs.models.JobStatus",
         "ApplicationStatusEnum": "core.applications.models.ApplicationStatus",
         "EmploymentTypeEnum": "core.jobs.models.EmploymentType",
+        "WebhookDeliveryStatusEnum": "core.webhooks.models.WebhookDeliveryStatus",
     },
 }
 
