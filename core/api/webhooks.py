@@ -13,7 +13,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -107,20 +107,26 @@ def _refused(exc: DomainError) -> ValidationError:
     )
 
 
+def _flat(messages: Any) -> list[ErrorDetail]:
+    """A field's messages as one list (a list field's are keyed by item: `Item 0: ...`)."""
+    if isinstance(messages, dict):
+        return [
+            ErrorDetail(f"Item {key}: {message}", code=getattr(message, "code", "invalid"))
+            for key, sub in messages.items()
+            for message in _flat(sub)
+        ]
+    if isinstance(messages, list):
+        return [message for item in messages for message in _flat(item)]
+    return [messages]
+
+
 def _valid(serializer: serializers.Serializer) -> dict[str, Any]:
     """The serializer's data, or a 400 of its field errors plus the first error's `code`."""
     if serializer.is_valid():
         return dict(serializer.validated_data)
-    errors = serializer.errors
-    code = "invalid"
-    for messages in errors.values():
-        found = messages if isinstance(messages, list) else list(messages.values())
-        while found and isinstance(found[0], list | dict):
-            found = found[0] if isinstance(found[0], list) else list(found[0].values())
-        if found and getattr(found[0], "code", None):
-            code = found[0].code
-            break
-    raise ValidationError({**errors, "code": code})
+    errors = {field: _flat(messages) for field, messages in serializer.errors.items()}
+    first = next((messages[0] for messages in errors.values() if messages), None)
+    raise ValidationError({**errors, "code": getattr(first, "code", None) or "invalid"})
 
 
 # --- Views ----------------------------------------------------------------------------------

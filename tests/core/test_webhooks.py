@@ -543,3 +543,12 @@ def test_the_command_lists_and_redelivers(employer):
         call_command("webhook_deliveries", "redeliver", "not-a-uuid")
     with pytest.raises(CommandError):
         call_command("webhook_deliveries", "redeliver")
+
+
+def test_an_invalid_event_list_item_is_a_flat_field_error(employer_client):
+    response = employer_client.post("/api/webhooks/", {"url": "0", "events": [{}]}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_choice"
+    assert all(isinstance(message, str) for message in body["events"])
+    assert body["events"][0].startswith("Item 0:")
