@@ -95,6 +95,9 @@ class WebhookDelivery(models.Model):
     # Attempts since the delivery was last (re)started: indexes WEBHOOK_RETRY_SCHEDULE.
     retries = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the attempt in flight was claimed; still set at the next claim means that attempt
+    # recorded no outcome (its worker died, or it outlived the task's time limit).
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -311,11 +311,24 @@ def _claim(delivery_id) -> tuple[WebhookDelivery, WebhookEndpoint] | str:
             return "not_due"
         if endpoint.busy_until is not None and endpoint.busy_until > now:
             return "busy"
+        if delivery.attempt_started_at is not None:
+            # The last attempt's lease ran out with no outcome: it counts as a failed attempt.
+            lost = sending.Response(
+                None,
+                int((now - delivery.attempt_started_at).total_seconds() * 1000),
+                error="no outcome recorded: the worker stopped or the attempt outlived its "
+                "time limit",
+            )
+            _apply_outcome(delivery, endpoint, delivery.attempt_started_at, lost, now)
+            delivery.save()
+            endpoint.save()
+            return "lost"
         lease_end = now + timedelta(seconds=lease_seconds())
         endpoint.busy_until = lease_end
         endpoint.save(update_fields=["busy_until"])
         delivery.next_attempt_at = lease_end
-        delivery.save(update_fields=["next_attempt_at", "updated_at"])
+        delivery.attempt_started_at = now
+        delivery.save(update_fields=["next_attempt_at", "attempt_started_at", "updated_at"])
     return delivery, endpoint
 
 
@@ -339,34 +352,47 @@ def _record(delivery_id, endpoint_id, started_at: datetime, response: sending.Re
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            at=started_at,
-            status_code=response.status_code,
-            duration_ms=response.duration_ms,
-            response_excerpt=response.excerpt,
-            error=response.error,
-        )
-        delivery.attempts_count += 1
-        endpoint.busy_until = None
-        if response.succeeded:
-            delivery.status = WebhookDeliveryStatus.SUCCEEDED
-            delivery.next_attempt_at = None
-            endpoint.failing_since = None
-            outcome = "succeeded"
-        elif response.status_code == 410:
-            delivery.status = WebhookDeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            _disable(endpoint, DISABLED_GONE, now)
-            outcome = "gone"
-        else:
-            outcome = _schedule_retry(delivery, response, now)
-            endpoint.failing_since = endpoint.failing_since or started_at
-            hours = settings.WEBHOOK_DISABLE_AFTER_HOURS
-            if endpoint.is_active and endpoint.failing_since <= now - timedelta(hours=hours):
-                _disable(endpoint, DISABLED_FAILING, now)
+        outcome = _apply_outcome(delivery, endpoint, started_at, response, now)
         delivery.save()
         endpoint.save()
+    return outcome
+
+
+def _apply_outcome(
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint,
+    started_at: datetime,
+    response: sending.Response,
+    now: datetime,
+) -> str:
+    """Record one attempt on the (locked) delivery and endpoint; the caller saves both."""
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        at=started_at,
+        status_code=response.status_code,
+        duration_ms=response.duration_ms,
+        response_excerpt=response.excerpt,
+        error=response.error,
+    )
+    delivery.attempts_count += 1
+    delivery.attempt_started_at = None
+    endpoint.busy_until = None
+    if response.succeeded:
+        delivery.status = WebhookDeliveryStatus.SUCCEEDED
+        delivery.next_attempt_at = None
+        endpoint.failing_since = None
+        return "succeeded"
+    if response.status_code == 410:
+        delivery.status = WebhookDeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        if endpoint.is_active:
+            _disable(endpoint, DISABLED_GONE, now)
+        return "gone"
+    outcome = _schedule_retry(delivery, response, now)
+    endpoint.failing_since = endpoint.failing_since or started_at
+    hours = settings.WEBHOOK_DISABLE_AFTER_HOURS
+    if endpoint.is_active and endpoint.failing_since <= now - timedelta(hours=hours):
+        _disable(endpoint, DISABLED_FAILING, now)
     return outcome
 
 

@@ -552,3 +552,24 @@ def test_an_invalid_event_list_item_is_a_flat_field_error(employer_client):
     assert body["code"] == "invalid_choice"
     assert all(isinstance(message, str) for message in body["events"])
     assert body["events"][0].startswith("Item 0:")
+
+
+def test_an_attempt_that_recorded_no_outcome_counts_as_failed_once_its_lease_ran_out(
+    local_receivers_allowed, employer, application, monkeypatch
+):
+    endpoint = endpoint_for(employer, "http://127.0.0.1:9/hooks")
+    [delivery] = deliveries_of_event("application.submitted", monkeypatch)
+    services._claim(delivery.id)  # a worker took the attempt, then died before recording it
+    # Within the lease nothing happens (the attempt may still be running).
+    assert services.attempt_delivery(delivery_id=delivery.id).outcome == "not_due"
+    expired = timezone.now() - timedelta(seconds=1)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(busy_until=expired)
+    WebhookDelivery.objects.filter(pk=delivery.id).update(next_attempt_at=expired)
+
+    assert services.attempt_delivery(delivery_id=delivery.id).outcome == "lost"
+
+    delivery.refresh_from_db()
+    [attempt] = delivery.attempts.all()
+    assert "no outcome recorded" in attempt.error
+    assert delivery.status == "pending" and delivery.retries == 1
+    assert delivery.attempt_started_at is None and delivery.next_attempt_at > timezone.now()
