@@ -571,5 +571,7 @@ def test_an_attempt_that_recorded_no_outcome_counts_as_failed_once_its_lease_ran
     delivery.refresh_from_db()
     [attempt] = delivery.attempts.all()
     assert "no outcome recorded" in attempt.error
-    assert delivery.status == "pending" and delivery.retries == 1
-    assert delivery.attempt_started_at is None and delivery.next_attempt_at > timezone.now()
+    assert delivery.status == "pending"
+    assert delivery.retries == 1
+    assert delivery.attempt_started_at is None
+    assert delivery.next_attempt_at > timezone.now()
