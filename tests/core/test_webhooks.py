@@ -575,3 +575,21 @@ def test_an_attempt_that_recorded_no_outcome_counts_as_failed_once_its_lease_ran
     assert delivery.retries == 1
     assert delivery.attempt_started_at is None
     assert delivery.next_attempt_at > timezone.now()
+
+
+def test_one_attempt_run_drains_its_endpoints_due_deliveries(
+    local_receivers_allowed, employer, application, job, monkeypatch
+):
+    with webhook_receiver() as receiver:
+        endpoint_for(employer, receiver.url)
+        [first] = deliveries_of_event("application.submitted", monkeypatch)
+        [second] = deliveries_of_event("job.published", monkeypatch)
+        queued: list = []
+        monkeypatch.setattr(webhook_tasks, "start_attempts", queued.extend)
+
+        assert webhook_tasks.attempt_delivery(str(second.id)) == "succeeded"
+
+        assert receiver.count() == 2
+    assert queued == []  # nothing went back through the queue
+    statuses = set(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses == {"succeeded"}
