@@ -1,5 +1,6 @@
 """Emails the events cause: the employer hears of every application and withdrawal, the applicant
-of every status change, the employer of an expired posting, a user of the reset link they asked for.
+of every status change, the employer of an expired posting or of a webhook endpoint the system
+disabled, a user of the reset link they asked for.
 
 Each task takes an event id, reads what it needs by id, and sends through `send_once`, so running
 it twice for one event sends one email. Transient SMTP errors retry with exponential backoff and

@@ -34,7 +34,8 @@ class ReceivedWebhook:
 @dataclass
 class WebhookReceiver:
     """Records each request; `answers` are the status codes of the next requests, in order
-    (then `default_status`); `hang` holds every request until the receiver stops."""
+    (then `default_status`); `hang` records every request, then holds it unanswered until the
+    receiver stops."""
 
     secrets: list[str] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
@@ -53,10 +54,14 @@ class WebhookReceiver:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length)
+        headers = {name.lower(): value for name, value in request.headers.items()}
         if self.hang:
+            with self.lock:
+                self.received.append(
+                    ReceivedWebhook(time.monotonic(), request.path, headers, body, [], None)
+                )
             self.stopping.wait()
             return
-        headers = {name.lower(): value for name, value in request.headers.items()}
         verified, payload = [], None
         for secret in list(self.secrets):
             try:

@@ -184,4 +184,5 @@ def test_a_receiver_that_never_answers_does_not_delay_a_healthy_one(start_webhoo
             endpoint_id=stuck_endpoint["id"], attempts__isnull=False
         ).count()
         assert stuck_attempts == 0
+        assert stuck.count() == 1  # one request held, the other two not sent yet
         assert WebhookDelivery.objects.filter(endpoint_id=stuck_endpoint["id"]).count() == 3
