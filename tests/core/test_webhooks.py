@@ -4,6 +4,7 @@ that verifies every request with `standardwebhooks`."""
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from core.outbox.models import OutboxEvent
 from core.webhooks import selectors, services
 from core.webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from tasks import webhooks as webhook_tasks
+from tests.conftest import client_for
 from tests.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.django_db
@@ -254,6 +256,9 @@ def test_an_endpoint_hears_only_of_its_event_types(
     [delivery] = deliveries_of_event("job.published", monkeypatch)
     assert delivery.endpoint_id == wanted.pk
     assert delivery.body.startswith('{"type":"job.published"')
+    # The job as its public detail shows it.
+    public = client_for(None).get(f"/api/jobs/{job.pk}/").json()
+    assert json.loads(delivery.body)["data"] == public
 
 
 def test_500_twice_then_200_is_three_attempts_with_one_webhook_id(
