@@ -19,6 +19,8 @@ from core.jobs import services as job_services
 from core.jobs.models import EDITABLE_JOB_FIELDS, Category, Job, JobStatus
 from core.outbox import services as outbox_services
 from core.outbox.models import EmailDelivery, OutboxEvent
+from core.webhooks import services as webhook_services
+from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 # What only the services change on a job: who owns it and where it is in its life.
 LIFECYCLE_FIELDS = (
@@ -244,4 +246,73 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
                 request,
                 f"{missing} could not be retried: their event was pruned.",
                 messages.WARNING,
+            )
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Employers' endpoints, read-only (their owners change them through the API); the secrets
+    are never shown."""
+
+    list_display = ("id", "url", "employer", "is_active", "disabled_reason", "created_at")
+    list_filter = ("is_active", "disabled_reason")
+    search_fields = ("url", "employer__username", "employer__email")
+    fields = readonly_fields = (
+        "employer",
+        "url",
+        "events",
+        "description",
+        "is_active",
+        "disabled_reason",
+        "disabled_at",
+        "failing_since",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = readonly_fields = ("at", "status_code", "duration_ms", "response_excerpt", "error")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: each delivery with its attempts; redelivery keeps id and body."""
+
+    list_display = ("id", "event_type", "endpoint", "status", "attempts_count", "created_at")
+    list_filter = ("status", "event_type")
+    search_fields = ("=id", "=event_id", "endpoint__url")
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+    inlines = [WebhookAttemptInline]
+    date_hierarchy = "created_at"
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Redeliver the selected deliveries (same webhook-id and body)")
+    def redeliver(self, request, queryset) -> None:
+        done, skipped = webhook_services.redeliver_many(
+            delivery_ids=list(queryset.values_list("id", flat=True))
+        )
+        self.message_user(request, f"{done} delivery(ies) queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped: their endpoint is disabled.", messages.WARNING
             )

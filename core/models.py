@@ -9,6 +9,7 @@ from core.accounts.models import LoginFailureWindow, User, UserSession
 from core.applications.models import Application, ApplicationStatusChange
 from core.jobs.models import Category, Job
 from core.outbox.models import EmailDelivery, OutboxEvent
+from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Application",
@@ -20,4 +21,7 @@ __all__ = [
     "OutboxEvent",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -285,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "core.jobs.models.JobStatus",
         "ApplicationStatusEnum": "core.applications.models.ApplicationStatus",
         "EmploymentTypeEnum": "core.jobs.models.EmploymentType",
+        "WebhookDeliveryStatusEnum": "core.webhooks.models.WebhookDeliveryStatus",
     },
     # What generated clients and API tools need (servers, enum member names, bounds, security).
     "POSTPROCESSING_HOOKS": [
@@ -371,6 +372,26 @@ OUTBOX_CIRCUIT_SECONDS = env.float("OUTBOX_CIRCUIT_SECONDS", default=5.0)
 NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=6)
 NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=2.0)
 NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=600.0)
+
+# --- Webhooks (core/webhooks, tasks/webhooks.py) ---
+# Per attempt: connect and each read wait this long at most. Retries wait these seconds in turn,
+# then the delivery fails; an endpoint failing for WEBHOOK_DISABLE_AFTER_HOURS is disabled.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list(
+        "WEBHOOK_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+    if seconds.strip()
+]
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=72.0)
+WEBHOOK_SECRET_ROTATION_HOURS = env.float("WEBHOOK_SECRET_ROTATION_HOURS", default=24.0)
+# Plain http and the networks listed here (CIDR) only for development and tests.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# How often beat starts the deliveries that are due (retries, and any a lost worker left).
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
 # Where links in emails point.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")

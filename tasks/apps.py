@@ -9,6 +9,8 @@ class TasksConfig(AppConfig):
         # Importing the task modules registers each subscriber with core's registry; the relay
         # becomes the publisher core calls after a transaction with events commits.
         from core.outbox import events
-        from tasks import listings, maintenance, notifications, relay  # noqa: F401
+        from core.webhooks import services as webhook_services
+        from tasks import listings, maintenance, notifications, relay, webhooks  # noqa: F401
 
         events.set_publisher(relay.publish_after_commit)
+        webhook_services.set_dispatcher(webhooks.start_attempts)

@@ -14,6 +14,7 @@ from django.conf import settings
 from core.accounts import services as account_services
 from core.jobs import expiry
 from core.outbox import services as outbox_services
+from core.webhooks import services as webhook_services
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ def send_expiry_reminders() -> int:
 
 @shared_task(name="tasks.maintenance.housekeeping", **PERIODIC)
 def housekeeping() -> dict[str, int]:
-    """Prune published outbox rows and old delivery logs; flush expired refresh tokens."""
+    """Prune published outbox rows and old email and webhook delivery logs; flush expired
+    refresh tokens."""
     pruned = {
         "outbox_events": outbox_services.prune_published_events(
             older_than_days=settings.OUTBOX_RETENTION_DAYS
@@ -49,6 +51,9 @@ def housekeeping() -> dict[str, int]:
             older_than_days=settings.DELIVERY_RETENTION_DAYS
         ),
         "expired_tokens": account_services.flush_expired_tokens(),
+        "webhook_deliveries": webhook_services.prune_deliveries(
+            older_than_days=settings.WEBHOOK_RETENTION_DAYS
+        ),
     }
     logger.info("housekeeping: %s", pruned)
     return pruned

@@ -1,5 +1,6 @@
 """Emails the events cause: the employer hears of every application and withdrawal, the applicant
-of every status change, the employer of an expired posting, a user of the reset link they asked for.
+of every status change, the employer of an expired posting or of a webhook endpoint the system
+disabled, a user of the reset link they asked for.
 
 Each task takes an event id, reads what it needs by id, and sends through `send_once`, so running
 it twice for one event sends one email. Transient SMTP errors retry with exponential backoff and
@@ -27,6 +28,7 @@ from core.applications.models import Application, ApplicationStatus
 from core.jobs.models import Job
 from core.outbox import events
 from core.outbox.models import OutboxEvent
+from core.webhooks.models import WebhookEndpoint
 from tasks.email import (
     DeliveryError,
     DeliveryInProgress,
@@ -307,3 +309,46 @@ def send_password_reset_link(
 ) -> str:
     """Email the user the password reset link they asked for, once per request."""
     return _deliver(self, event_id, compose_password_reset, smtp_failures=smtp_failures, sent=sent)
+
+
+# --- Webhooks (core/webhooks) ---------------------------------------------------------------
+
+WEBHOOK_DISABLED_REASONS = {
+    "gone": "its server answered 410 Gone.",
+    "failing": "every delivery to it has failed for {hours:g} hours.",
+}
+
+
+def compose_webhook_endpoint_disabled(event: OutboxEvent) -> Email | None:
+    endpoint = (
+        WebhookEndpoint.objects.select_related("employer")
+        .filter(pk=event.payload.get("endpoint_id"))
+        .first()
+    )
+    if endpoint is None:
+        return None
+    reason = WEBHOOK_DISABLED_REASONS.get(event.payload.get("reason"), "it kept failing.")
+    return Email(
+        template="webhook_endpoint_disabled",
+        recipient=endpoint.employer.email,
+        subject=f"Your webhook endpoint {endpoint.url} was disabled",
+        context={
+            "endpoint": endpoint,
+            "employer_name": _display_name(endpoint.employer),
+            "reason": reason.format(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS),
+            "api_url": f"{settings.PUBLIC_BASE_URL}/api/webhooks/{endpoint.pk}/deliveries/",
+        },
+    )
+
+
+@events.subscribe(events.WEBHOOK_ENDPOINT_DISABLED)
+@shared_task(
+    name="tasks.notifications.notify_employer_of_disabled_webhook", **NOTIFICATION_TASK_OPTIONS
+)
+def notify_employer_of_disabled_webhook(
+    self: Task, event_id: str, smtp_failures: int = 0, sent: dict | None = None
+) -> str:
+    """Email the employer that the system disabled one of their webhook endpoints, and why."""
+    return _deliver(
+        self, event_id, compose_webhook_endpoint_disabled, smtp_failures=smtp_failures, sent=sent
+    )

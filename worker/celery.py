@@ -65,6 +65,9 @@ NOTIFICATIONS_QUEUE = "notifications"
 LISTINGS_QUEUE = "listings"
 MAINTENANCE_QUEUE = "maintenance"
 WORK_QUEUES = (OUTBOX_QUEUE, NOTIFICATIONS_QUEUE, LISTINGS_QUEUE, MAINTENANCE_QUEUE)
+# Webhooks: signed POSTs to employers' systems, slow receivers kept off every other queue.
+WEBHOOKS_QUEUE = "webhooks"
+WORK_QUEUES += (WEBHOOKS_QUEUE,)
 
 # A message rejected after its last retry goes to the dead-letter queue, never to /dev/null.
 DEAD_LETTER_EXCHANGE = Exchange("dead_letter", type="direct", durable=True)
@@ -93,8 +96,12 @@ app.conf.task_routes = {
     "tasks.notifications.*": {"queue": NOTIFICATIONS_QUEUE, "routing_key": NOTIFICATIONS_QUEUE},
     "tasks.listings.*": {"queue": LISTINGS_QUEUE, "routing_key": LISTINGS_QUEUE},
     "tasks.maintenance.*": {"queue": MAINTENANCE_QUEUE, "routing_key": MAINTENANCE_QUEUE},
+    "tasks.webhooks.*": {"queue": WEBHOOKS_QUEUE, "routing_key": WEBHOOKS_QUEUE},
 }
-app.conf.imports = ("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance")
+app.conf.imports = (
+    *("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance"),
+    "tasks.webhooks",
+)
 # Beat records each periodic run in the database as soon as it sends it (by default it writes
 # them every three minutes): the admin shows true last runs, and `manage.py check_beat`, the
 # beat container's health check, can tell a stalled beat within seconds. One UPDATE per run.
@@ -127,6 +134,9 @@ def _configure_from_settings(sender: Celery, **kwargs) -> None:
         ),
         "housekeeping": every(
             settings.HOUSEKEEPING_INTERVAL_SECONDS, "tasks.maintenance.housekeeping"
+        ),
+        "webhook-deliveries-sweep": every(
+            settings.WEBHOOK_SWEEP_SECONDS, "tasks.webhooks.sweep_due_deliveries"
         ),
     }
 

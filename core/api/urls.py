@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 
 from core.api import accounts, applications, jobs
 from core.api import schema as _schema  # noqa: F401 (registers the OpenAPI extensions)
+from core.api import webhooks as webhook_views
 
 router = SimpleRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -74,5 +75,33 @@ urlpatterns = [
         "applications/<int:pk>/withdraw/",
         applications.ApplicationWithdrawView.as_view(),
         name="application-withdraw",
+    ),
+    # Webhooks (core/api/webhooks.py).
+    path("webhooks/", webhook_views.WebhookEndpointListView.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<int:pk>/",
+        webhook_views.WebhookEndpointDetailView.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "webhooks/<int:pk>/rotate-secret/",
+        webhook_views.WebhookRotateSecretView.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path("webhooks/<int:pk>/ping/", webhook_views.WebhookPingView.as_view(), name="webhook-ping"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhook_views.WebhookDeliveryListView.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<uuid:delivery_id>/",
+        webhook_views.WebhookDeliveryDetailView.as_view(),
+        name="webhook-delivery-detail",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<uuid:delivery_id>/redeliver/",
+        webhook_views.WebhookRedeliverView.as_view(),
+        name="webhook-redeliver",
     ),
 ]

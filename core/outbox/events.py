@@ -26,6 +26,7 @@ APPLICATION_SUBMITTED = "application.submitted"
 APPLICATION_STATUS_CHANGED = "application.status_changed"
 APPLICATION_WITHDRAWN = "application.withdrawn"
 USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 (an event name)
+WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"
 
 EVENT_TYPES = frozenset(
     {
@@ -38,6 +39,7 @@ EVENT_TYPES = frozenset(
         APPLICATION_STATUS_CHANGED,
         APPLICATION_WITHDRAWN,
         USER_PASSWORD_RESET_REQUESTED,
+        WEBHOOK_ENDPOINT_DISABLED,
     }
 )
 

@@ -154,7 +154,7 @@ def test_a_forbidden_import_breaks_the_contracts(project_copy, module, source, b
 def test_every_work_queue_is_durable_and_dead_letters():
     queues = {queue.name: queue for queue in app.conf.task_queues}
 
-    assert set(WORK_QUEUES) == {"outbox", "notifications", "listings", "maintenance"}
+    assert set(WORK_QUEUES) == {"outbox", "notifications", "listings", "maintenance", "webhooks"}
     for name in WORK_QUEUES:
         queue = queues[name]
         assert queue.durable, name

@@ -1,0 +1,1 @@
+"""Signed outbound webhooks: employers' endpoints, one delivery per (event, endpoint), attempts."""
