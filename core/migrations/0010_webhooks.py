@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0008_user_sessions"),
+        ("core", "0009_accounts_lockout"),
     ]
 
     operations = [
