@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -361,18 +362,45 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=600.0)
 
 # Where links in emails point.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+
+def url_template(name: str, default: str, *variables: str) -> str:
+    """The URL template in the variable `name`: absolute (http or https, with a host), holding
+    each of `variables` as `{variable}` and no other placeholder, or the start is refused."""
+    template = env.str(name, default=default).strip()
+    parts = urlsplit(template)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ImproperlyConfigured(f"{name} must be an absolute http(s) URL, got {template!r}")
+    missing = [f"{{{variable}}}" for variable in variables if f"{{{variable}}}" not in template]
+    if missing:
+        raise ImproperlyConfigured(f"{name} must contain {' and '.join(missing)}")
+    try:
+        template.format(**dict.fromkeys(variables, ""))
+    except (KeyError, IndexError, ValueError) as exc:
+        allowed = " and ".join(f"{{{variable}}}" for variable in variables)
+        raise ImproperlyConfigured(
+            f"{name} may hold no other {{placeholder}} than {allowed}"
+        ) from exc
+    return template
+
+
 # The front end's page that sets a new password: `{uid}` and `{token}` are filled in per email.
-PASSWORD_RESET_URL = env.str(
-    "PASSWORD_RESET_URL", default=f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}"
+PASSWORD_RESET_URL = url_template(
+    "PASSWORD_RESET_URL",
+    f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}",
+    "uid",
+    "token",
 )
-if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
-    raise ImproperlyConfigured("PASSWORD_RESET_URL must contain both {uid} and {token}")
-try:
-    PASSWORD_RESET_URL.format(uid="", token="")
-except (KeyError, IndexError, ValueError) as exc:
-    raise ImproperlyConfigured(
-        "PASSWORD_RESET_URL may hold no other {placeholder} than {uid} and {token}"
-    ) from exc
+# The front end's pages that emails link to, `{id}` filled in per email (the API's own URLs need
+# a token, and a browser cannot POST a renewal from a link).
+FRONTEND_APPLICATION_URL = url_template(
+    "FRONTEND_APPLICATION_URL", "http://localhost:3000/applications/{id}", "id"
+)
+FRONTEND_JOB_URL = url_template("FRONTEND_JOB_URL", "http://localhost:3000/jobs/{id}", "id")
+FRONTEND_RENEW_JOB_URL = url_template(
+    "FRONTEND_RENEW_JOB_URL", "http://localhost:3000/jobs/{id}/renew", "id"
+)
+FRONTEND_ALERTS_URL = url_template("FRONTEND_ALERTS_URL", "http://localhost:3000/alerts/{id}", "id")
 # How long a reset link works, in seconds (it also stops once used: the password changed).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")

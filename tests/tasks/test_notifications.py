@@ -137,7 +137,10 @@ def record_job_expired(job: Job) -> OutboxEvent:
 # --- application.submitted ---------------------------------------------------------------------
 
 
-def test_new_application_emails_the_employer_once_naming_job_and_applicant(employer, seeker, job):
+def test_new_application_emails_the_employer_once_naming_job_and_applicant(
+    employer, seeker, job, settings
+):
+    settings.FRONTEND_APPLICATION_URL = "https://app.example.com/applications/{id}?from=email"
     application = apply(seeker, job, cover_letter="I have built REST APIs for ten years.")
     event = submitted_event(application)
 
@@ -153,7 +156,11 @@ def test_new_application_emails_the_employer_once_naming_job_and_applicant(emplo
     assert "alice" in message.subject  # no full name: the username
     assert "I have built REST APIs for ten years." in message.body
     assert RESUME_URL in message.body
-    assert f"{settings.PUBLIC_BASE_URL}/api/applications/{application.pk}/" in message.body
+    # The front end's page, not the API's URL (which needs a token).
+    link = f"https://app.example.com/applications/{application.pk}?from=email"
+    assert link in message.body
+    assert f'href="{link}"' in html_of(message)
+    assert "/api/" not in message.body
     assert seeker.email in message.body
 
 
@@ -212,7 +219,7 @@ def test_new_application_email_has_an_html_alternative_that_escapes_the_cover_le
     assert "<b>bold</b>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert RESUME_URL in html
-    assert f"/api/applications/{application.pk}/" in html
+    assert f'{settings.FRONTEND_APPLICATION_URL.format(id=application.pk)}"' in html
     # The plain text part is not HTML: the letter appears as written.
     assert letter in message.body
 
@@ -353,7 +360,7 @@ def test_withdrawal_emails_the_employer(employer, seeker, application):
     assert message.to == [employer.email]
     assert "alice" in message.subject
     assert application.job.title in message.subject
-    assert f"/api/applications/{application.pk}/" in message.body
+    assert settings.FRONTEND_APPLICATION_URL.format(id=application.pk) in message.body
     assert message.extra_headers["X-Jobboard-Event-Type"] == events.APPLICATION_WITHDRAWN
 
 
@@ -367,7 +374,8 @@ def test_job_expiry_emails_the_employer(employer, job):
     assert message.to == [employer.email]
     assert job.title in message.subject
     assert "expired" in message.subject
-    assert f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/" in message.body
+    assert settings.FRONTEND_JOB_URL.format(id=job.pk) in message.body
+    assert "/api/" not in message.body
     assert job.title in html_of(message)
     assert EmailDelivery.objects.get(event_id=event.id).template == "job_expired"
 
