@@ -376,7 +376,7 @@ class JobViewSet(
             if entry is None:
                 raise NotFound("Invalid page.")
             listing_cache.remember_alias(alias, generation, entry)
-        return listings.cached_response(request, entry)
+        return listings.job_list_response(request, entry)
 
     def _filters(self, request: Request) -> JobListFilters:
         if not request.query_params:
@@ -493,7 +493,7 @@ def _listing_fast_path(cls, drf_view, actions, initkwargs):
             except Throttled as refused:
                 setattr(request, THROTTLE_DECISION, refused)
                 return drf_view(request, *args, **kwargs)
-        response = listings.cached_response(request, entry)
+        response = listings.job_list_response(request, entry)
         if vary is not None:
             patch_vary_headers(response, [v.strip() for v in vary.split(",")])
         for name, value in added_headers.items():
