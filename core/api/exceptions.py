@@ -12,6 +12,7 @@ or a load balancer should try again, not report a bug. 500 stays for bugs.
 
 from __future__ import annotations
 
+import math
 import sys
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
@@ -74,6 +75,9 @@ def api_exception_handler(exc, context):
         response.data = {"non_field_errors": response.data}
     elif "detail" in response.data and "code" not in response.data:
         response.data["code"] = error_code(exc, response.status_code)
+    if isinstance(exc, Throttled):
+        # DRF writes `Retry-After: 0` for a wait under a second, and none when no throttle knew.
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait or RETRY_AFTER_SECONDS)))
     return response
 
 
