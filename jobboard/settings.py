@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # RateLimit-Policy / RateLimit from what the throttles counted (core/api/throttling.py).
+    "core.api.throttling.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "jobboard.urls"
@@ -430,6 +432,8 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 # --- HTTP, CORS and security ----------------------------------------------------------------
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Response headers a browser app may read (the README's "For API consumers").
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Cover letters are bounded far below this; anything bigger is not a job application.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
