@@ -184,6 +184,8 @@ class CategoryListView(generics.ListAPIView):
 
     serializer_class = CategorySerializer
     pagination_class = None
+    # Answered from the listings cache with `ETag` (documented by `core.api.schema`).
+    etag_actions = frozenset({"get"})
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -325,6 +327,8 @@ class JobViewSet(
 
     serializer_class = JobSerializer
     lookup_value_regex = "[0-9]+"
+    # Answered from the listings cache with `ETag` (the detail: to anyone not signed in).
+    etag_actions = frozenset({"list", "retrieve"})
     permission_classes_by_action = {
         "list": [AllowAny],
         "retrieve": [AllowAny],

@@ -74,3 +74,33 @@ def test_cors_exposes_the_headers_a_browser_app_reads(anon_client, settings, rat
     exposed = {h.strip() for h in response["Access-Control-Expose-Headers"].split(",")}
     assert exposed >= {"ETag", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"}
     assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_the_schema_documents_each_operations_headers(anon_client):
+    schema = anon_client.get("/api/docs/swagger.json").json()
+    assert set(schema["components"]["headers"]) == {
+        "X-Request-ID",
+        "RateLimit-Policy",
+        "RateLimit",
+        "Retry-After",
+        "ETag",
+    }
+
+    def headers(path, method, code):
+        return set(schema["paths"][path][method]["responses"][code].get("headers", {}))
+
+    assert headers("/api/jobs/", "get", "200") == {
+        "X-Request-ID",
+        "RateLimit-Policy",
+        "RateLimit",
+        "ETag",
+    }
+    assert "ETag" in headers("/api/jobs/{id}/", "get", "200")
+    assert "ETag" in headers("/api/categories/", "get", "200")
+    assert "ETag" not in headers("/api/jobs/mine/", "get", "200")
+    assert headers("/api/token/", "post", "429") >= {"Retry-After", "RateLimit", "X-Request-ID"}
+    assert "Retry-After" in headers("/api/token/", "post", "503")
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                assert "X-Request-ID" in response["headers"]
