@@ -8,6 +8,7 @@ off and no secret key.
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -407,6 +408,18 @@ FRONTEND_ALERTS_URL = url_template("FRONTEND_ALERTS_URL", "http://localhost:3000
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The fully qualified domain the Message-IDs of our emails are under; default: EMAIL_FROM's.
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN",
+    default=DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">").strip(),
+).lower()
+if not re.fullmatch(
+    r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+", EMAIL_MESSAGE_ID_DOMAIN
+):
+    raise ImproperlyConfigured(
+        f"EMAIL_MESSAGE_ID_DOMAIN must be a fully qualified domain name, got "
+        f"{EMAIL_MESSAGE_ID_DOMAIN!r} (set it, or give EMAIL_FROM an address at such a domain)"
+    )
 EMAIL_URL = env.str("EMAIL_URL", default="").strip()
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if EMAIL_URL:

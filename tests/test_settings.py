@@ -341,3 +341,16 @@ def test_a_url_template_that_is_not_absolute_or_lacks_its_variable_stops_the_sta
     assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert variable in last_line
     assert says in last_line
+
+
+def test_message_ids_are_under_a_fully_qualified_domain(tmp_path):
+    assert settings_of(tmp_path, DJANGO_SECRET_KEY="k")["EMAIL_MESSAGE_ID_DOMAIN"] == (
+        "jobboard.local"
+    )
+    example = settings_of(tmp_path, **env_example())
+    assert example["EMAIL_MESSAGE_ID_DOMAIN"] == "jobs.example.com"
+    from_domain = settings_of(tmp_path, DJANGO_SECRET_KEY="k", EMAIL_FROM="Ops <ops@Mail.Acme.io>")
+    assert from_domain["EMAIL_MESSAGE_ID_DOMAIN"] == "mail.acme.io"
+    for value in ("localhost", "nexus-jobboard", "-bad.example.com", "a..b"):
+        last_line = refusal(tmp_path, DJANGO_SECRET_KEY="k", EMAIL_MESSAGE_ID_DOMAIN=value)
+        assert "EMAIL_MESSAGE_ID_DOMAIN must be a fully qualified domain name" in last_line

@@ -13,6 +13,8 @@ whose result is the `Reject` exception (nothing is raised, since `task_eager_pro
 
 from __future__ import annotations
 
+import email
+import email.policy
 import smtplib
 import uuid
 from collections.abc import Callable
@@ -192,6 +194,25 @@ def test_new_application_email_headers_identify_the_event_and_the_delivery(seeke
     assert delivery.recipient == job.employer.email
     assert delivery.template == "application_submitted"
     assert delivery.subject == message.subject
+
+
+@pytest.mark.parametrize("domain", [None, "mail.jobs.example.com"])
+def test_every_email_has_a_real_zone_a_message_id_domain_and_auto_submitted(
+    seeker, job, settings, domain
+):
+    if domain:
+        settings.EMAIL_MESSAGE_ID_DOMAIN = domain
+    run(notify_employer_of_application, submitted_event(apply(seeker, job)))
+
+    [message] = mail.outbox
+    raw = message.message().as_bytes()
+    mime = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mime["Date"].endswith(" +0000"), mime["Date"]  # not -0000, "zone unknown"
+    assert mime["Date"].datetime.utcoffset() == timedelta(0)
+    assert abs(mime["Date"].datetime - timezone.now()) < timedelta(minutes=1)
+    assert raw.count(b"\nDate: ") == 1
+    assert mime["Message-ID"].endswith(f"@{domain or 'jobboard.local'}>")
+    assert mime["Auto-Submitted"] == "auto-generated"
 
 
 def test_message_id_is_stable_per_key_and_differs_between_keys():
