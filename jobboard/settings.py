@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # RateLimit-Policy / RateLimit from what the throttles counted (core/api/throttling.py).
     "core.api.throttling.RateLimitHeadersMiddleware",
+    # Last: the policy of each page (CONTENT_SECURITY_POLICIES); static files carry none.
+    "core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "jobboard.urls"
@@ -451,6 +453,25 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Cover letters are bounded far below this; anything bigger is not a job application.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
+# Content-Security-Policy by path prefix, the longest matching (core.middleware). Everything is
+# served from here (no CDN): scripts only from our static files, never inline; inline styles,
+# which Swagger UI, ReDoc and the admin set on elements, are allowed; ReDoc runs its search in a
+# blob: worker; Swagger UI's "Try it out" calls the API on this origin. GraphiQL adds its own
+# entry (or sets `content_security_policy` on its response).
+_CSP_COMMON = "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+CONTENT_SECURITY_POLICIES = {
+    "": f"default-src 'none'; form-action 'none'; {_CSP_COMMON}",
+    "/api/docs/": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+        f"form-action 'none'; {_CSP_COMMON}"
+    ),
+    "/admin/": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        f"form-action 'self'; {_CSP_COMMON}"
+    ),
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
