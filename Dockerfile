@@ -48,5 +48,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# The Procfile's web command, listening on every interface of the container.
-CMD ["gunicorn", "jobboard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]
+# The Procfile's web command, listening on every interface of the container; gunicorn.conf.py
+# puts its control socket (gunicornc) in var/, the app user's.
+CMD ["gunicorn", "jobboard.wsgi", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]

@@ -143,7 +143,14 @@ class ApplicationStatusChangeInline(admin.TabularInline):
     model = ApplicationStatusChange
     extra = 0
     can_delete = False
-    readonly_fields = ("from_status", "to_status", "changed_by", "note", "changed_at")
+    readonly_fields = (
+        "from_status",
+        "to_status",
+        "changed_by",
+        "note",
+        "internal_note",
+        "changed_at",
+    )
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

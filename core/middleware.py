@@ -85,3 +85,40 @@ def _user_id(request: HttpRequest) -> int | None:
 def _clear_request_id(**kwargs) -> None:
     # Once the response is sent, the next log line of this thread is not about this request.
     reset_request_id()
+
+
+class ContentSecurityPolicyMiddleware:
+    """`Content-Security-Policy` on every response Django renders, by the path it answers.
+
+    `settings.CONTENT_SECURITY_POLICIES` maps path prefixes to policies; the longest prefix of
+    the request's path picks one (`""` is the API's: JSON, nothing to run). A view that renders
+    a page of its own (GraphiQL) either adds its prefix there or sets the attribute
+    `content_security_policy` on its response, which wins. Static files are answered by
+    whitenoise before this middleware (last in `MIDDLEWARE`) and carry none: a policy applies
+    to documents, not to the scripts and styles they load.
+
+    A middleware of a dozen lines rather than django-csp: the policies differ per page (the docs,
+    the admin, the API), which is one table here, where django-csp's one global policy would need
+    its per-view decorators wrapped around the admin's and drf-spectacular's views.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from django.conf import settings
+
+        self.get_response = get_response
+        # Longest prefix first: the first match is the most specific.
+        self.policies = sorted(
+            settings.CONTENT_SECURITY_POLICIES.items(), key=lambda item: -len(item[0])
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        policy = getattr(response, "content_security_policy", None)
+        if policy is None:
+            path = request.path
+            policy = next((p for prefix, p in self.policies if path.startswith(prefix)), None)
+        if policy:
+            response["Content-Security-Policy"] = policy
+        return response

@@ -8,8 +8,10 @@ off and no secret key.
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -75,6 +77,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # RateLimit-Policy / RateLimit from what the throttles counted (core/api/throttling.py).
+    "core.api.throttling.RateLimitHeadersMiddleware",
+    # Last: the policy of each page (CONTENT_SECURITY_POLICIES); static files carry none.
+    "core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "jobboard.urls"
@@ -245,7 +251,8 @@ def parse_throttle_rates(raw: str) -> dict[str, str]:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["core.api.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting bound: a deeply nested body is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
@@ -395,22 +402,61 @@ WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
 # Where links in emails point.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+
+def url_template(name: str, default: str, *variables: str) -> str:
+    """The URL template in the variable `name`: absolute (http or https, with a host), holding
+    each of `variables` as `{variable}` and no other placeholder, or the start is refused."""
+    template = env.str(name, default=default).strip()
+    parts = urlsplit(template)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ImproperlyConfigured(f"{name} must be an absolute http(s) URL, got {template!r}")
+    missing = [f"{{{variable}}}" for variable in variables if f"{{{variable}}}" not in template]
+    if missing:
+        raise ImproperlyConfigured(f"{name} must contain {' and '.join(missing)}")
+    try:
+        template.format(**dict.fromkeys(variables, ""))
+    except (KeyError, IndexError, ValueError) as exc:
+        allowed = " and ".join(f"{{{variable}}}" for variable in variables)
+        raise ImproperlyConfigured(
+            f"{name} may hold no other {{placeholder}} than {allowed}"
+        ) from exc
+    return template
+
+
 # The front end's page that sets a new password: `{uid}` and `{token}` are filled in per email.
-PASSWORD_RESET_URL = env.str(
-    "PASSWORD_RESET_URL", default=f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}"
+PASSWORD_RESET_URL = url_template(
+    "PASSWORD_RESET_URL",
+    f"{PUBLIC_BASE_URL}/reset-password?uid={{uid}}&token={{token}}",
+    "uid",
+    "token",
 )
-if "{uid}" not in PASSWORD_RESET_URL or "{token}" not in PASSWORD_RESET_URL:
-    raise ImproperlyConfigured("PASSWORD_RESET_URL must contain both {uid} and {token}")
-try:
-    PASSWORD_RESET_URL.format(uid="", token="")
-except (KeyError, IndexError, ValueError) as exc:
-    raise ImproperlyConfigured(
-        "PASSWORD_RESET_URL may hold no other {placeholder} than {uid} and {token}"
-    ) from exc
+# The front end's pages that emails link to, `{id}` filled in per email (the API's own URLs need
+# a token, and a browser cannot POST a renewal from a link).
+FRONTEND_APPLICATION_URL = url_template(
+    "FRONTEND_APPLICATION_URL", "http://localhost:3000/applications/{id}", "id"
+)
+FRONTEND_JOB_URL = url_template("FRONTEND_JOB_URL", "http://localhost:3000/jobs/{id}", "id")
+FRONTEND_RENEW_JOB_URL = url_template(
+    "FRONTEND_RENEW_JOB_URL", "http://localhost:3000/jobs/{id}/renew", "id"
+)
+FRONTEND_ALERTS_URL = url_template("FRONTEND_ALERTS_URL", "http://localhost:3000/alerts/{id}", "id")
 # How long a reset link works, in seconds (it also stops once used: the password changed).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The fully qualified domain the Message-IDs of our emails are under; default: EMAIL_FROM's.
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN",
+    default=DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">").strip(),
+).lower()
+if not re.fullmatch(
+    r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+", EMAIL_MESSAGE_ID_DOMAIN
+):
+    raise ImproperlyConfigured(
+        f"EMAIL_MESSAGE_ID_DOMAIN must be a fully qualified domain name, got "
+        f"{EMAIL_MESSAGE_ID_DOMAIN!r} (set it, or give EMAIL_FROM an address at such a domain)"
+    )
 EMAIL_URL = env.str("EMAIL_URL", default="").strip()
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if EMAIL_URL:
@@ -436,10 +482,31 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default
 # --- HTTP, CORS and security ----------------------------------------------------------------
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Response headers a browser app may read (the README's "For API consumers").
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Cover letters are bounded far below this; anything bigger is not a job application.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
+# Content-Security-Policy by path prefix, the longest matching (core.middleware). Everything is
+# served from here (no CDN): scripts only from our static files, never inline; inline styles,
+# which Swagger UI, ReDoc and the admin set on elements, are allowed; ReDoc runs its search in a
+# blob: worker; Swagger UI's "Try it out" calls the API on this origin. GraphiQL adds its own
+# entry (or sets `content_security_policy` on its response).
+_CSP_COMMON = "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+CONTENT_SECURITY_POLICIES = {
+    "": f"default-src 'none'; form-action 'none'; {_CSP_COMMON}",
+    "/api/docs/": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+        f"form-action 'none'; {_CSP_COMMON}"
+    ),
+    "/admin/": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        f"form-action 'self'; {_CSP_COMMON}"
+    ),
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

@@ -24,7 +24,8 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from django.conf import settings
@@ -130,8 +131,24 @@ def clean_subject(subject: str) -> str:
 
 
 def message_id_for(idempotency_key: str) -> str:
+    """The email's Message-ID, the same for every resend: under `EMAIL_MESSAGE_ID_DOMAIN`, a
+    fully qualified domain of ours (RFC 5322 ids are globally unique by their right side)."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-    return f"<{digest}@nexus-jobboard>"
+    return f"<{digest}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
+def standard_headers(idempotency_key: str) -> dict[str, str]:
+    """The headers mail software expects of every email here.
+
+    `Date` with a real zone (`+0000`; Django writes `-0000`, "zone unknown", RFC 5322 3.3),
+    the Message-ID, and `Auto-Submitted: auto-generated` (RFC 3834): every email here is sent by
+    a machine, so autoresponders and vacation replies must not answer it.
+    """
+    return {
+        "Date": format_datetime(datetime.now(UTC)),
+        "Message-ID": message_id_for(idempotency_key),
+        "Auto-Submitted": "auto-generated",
+    }
 
 
 def build_message(
@@ -146,7 +163,7 @@ def build_message(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.recipient],
         headers={
-            "Message-ID": message_id_for(idempotency_key),
+            **standard_headers(idempotency_key),
             "X-Jobboard-Event-Id": str(event.id),
             "X-Jobboard-Event-Type": event.event_type,
         },

@@ -132,7 +132,9 @@ def _application_context(application: Application) -> dict:
         "job": application.job,
         "applicant_name": _display_name(application.applicant),
         "employer_name": _display_name(application.job.employer),
-        "api_url": f"{settings.PUBLIC_BASE_URL}/api/applications/{application.pk}/",
+        # The front end's page of the application (the API's URL needs a token: a person
+        # clicking it would read "Authentication credentials were not provided.").
+        "application_url": settings.FRONTEND_APPLICATION_URL.format(id=application.pk),
     }
 
 
@@ -190,7 +192,7 @@ def _job_with_context(event: OutboxEvent) -> tuple[Job | None, dict]:
     return job, {
         "job": job,
         "employer_name": _display_name(job.employer),
-        "api_url": f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/",
+        "job_url": settings.FRONTEND_JOB_URL.format(id=job.pk),
     }
 
 
@@ -210,7 +212,8 @@ def compose_job_expiring_soon(event: OutboxEvent) -> Email | None:
     job, context = _job_with_context(event)
     if job is None or job.expires_at is None:
         return None
-    context["renew_url"] = f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/renew/"
+    # A page that renews it: a link cannot POST to the API.
+    context["renew_url"] = settings.FRONTEND_RENEW_JOB_URL.format(id=job.pk)
     return Email(
         template="job_expiring_soon",
         recipient=job.employer.email,

@@ -89,4 +89,4 @@ def test_page_and_every_asset_load_with_debug_off(production_server, page):
 def test_unknown_url_is_a_json_404_with_debug_off(production_server):
     status, body = fetch(production_server + "/no/such/page/")
     assert status == 404
-    assert body == b'{"detail": "Not found."}'
+    assert body == b'{"detail": "Not found.", "code": "not_found"}'

@@ -300,3 +300,57 @@ def test_a_url_with_a_password_is_not_echoed_when_refused(tmp_path):
 
     assert "DATABASE_URL is not valid" in last_line
     assert "hunter2" not in last_line
+
+
+# --- Front-end URL templates ------------------------------------------------------------------
+
+FRONTEND_URLS = {
+    "FRONTEND_APPLICATION_URL": "http://localhost:3000/applications/{id}",
+    "FRONTEND_JOB_URL": "http://localhost:3000/jobs/{id}",
+    "FRONTEND_RENEW_JOB_URL": "http://localhost:3000/jobs/{id}/renew",
+    "FRONTEND_ALERTS_URL": "http://localhost:3000/alerts/{id}",
+}
+
+
+def test_front_end_urls_have_documented_defaults_and_env_example_sets_each(tmp_path):
+    defaults = settings_of(tmp_path, DJANGO_SECRET_KEY="k")
+    assert {name: defaults[name] for name in FRONTEND_URLS} == FRONTEND_URLS
+    example = env_example()
+    production = settings_of(tmp_path, **example)
+    for name in FRONTEND_URLS:
+        assert production[name] == example[name]
+        assert example[name].startswith("https://app.example.com/")
+
+
+@pytest.mark.parametrize("variable", [*FRONTEND_URLS, "PASSWORD_RESET_URL"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("/applications/{id}", "must be an absolute http(s) URL"),
+        ("app.example.com/{id}", "must be an absolute http(s) URL"),
+        ("ftp://app.example.com/{id}", "must be an absolute http(s) URL"),
+        ("https://app.example.com/applications", "must contain {"),
+        ("https://app.example.com/{id}/{uid}/{token}/{slug}", "may hold no other {placeholder}"),
+    ],
+)
+def test_a_url_template_that_is_not_absolute_or_lacks_its_variable_stops_the_start(
+    tmp_path, variable, value, says
+):
+    last_line = refusal(tmp_path, DJANGO_SECRET_KEY="k", **{variable: value})
+
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert variable in last_line
+    assert says in last_line
+
+
+def test_message_ids_are_under_a_fully_qualified_domain(tmp_path):
+    assert settings_of(tmp_path, DJANGO_SECRET_KEY="k")["EMAIL_MESSAGE_ID_DOMAIN"] == (
+        "jobboard.local"
+    )
+    example = settings_of(tmp_path, **env_example())
+    assert example["EMAIL_MESSAGE_ID_DOMAIN"] == "jobs.example.com"
+    from_domain = settings_of(tmp_path, DJANGO_SECRET_KEY="k", EMAIL_FROM="Ops <ops@Mail.Acme.io>")
+    assert from_domain["EMAIL_MESSAGE_ID_DOMAIN"] == "mail.acme.io"
+    for value in ("localhost", "nexus-jobboard", "-bad.example.com", "a..b"):
+        last_line = refusal(tmp_path, DJANGO_SECRET_KEY="k", EMAIL_MESSAGE_ID_DOMAIN=value)
+        assert "EMAIL_MESSAGE_ID_DOMAIN must be a fully qualified domain name" in last_line

@@ -20,7 +20,12 @@ from core.api.fields import HttpUrlField, StrictCharField, StrictPrimaryKeyRelat
 from core.api.permissions import IsEmployer, IsJobSeeker
 from core.api.schema import validation_error_response
 from core.applications import selectors, services
-from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
+from core.applications.models import (
+    Application,
+    ApplicationStatus,
+    ApplicationStatusChange,
+    HistoryActor,
+)
 from core.jobs.models import Job
 from core.jobs.selectors import jobs_open_for_applications
 
@@ -60,24 +65,85 @@ class ApplicantSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _sees_employer_side(context: dict, application: Application) -> bool:
+    """Whether the caller reads this application as its job's employer (or an admin) does.
+
+    Anyone else (its applicant), and a serializer given no caller, gets the applicant's view."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_staff or user.pk == application.job.employer_id
+
+
 class ApplicationStatusChangeSerializer(serializers.ModelSerializer):
-    """One step of an application's history."""
+    """One step of an application's history, as the caller may see it: the job's employer sees
+    who made each step and its internal note; the applicant sees the role of whoever made a
+    step, their own username only, and never the internal note."""
 
     # Blank for the first step (the application was submitted from no status); the model field
     # allows it, but a read-only field drops `allow_blank` and the schema would say it cannot be.
     from_status = serializers.ChoiceField(
         choices=ApplicationStatus.choices, allow_blank=True, read_only=True
     )
-    changed_by = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField(
+        help_text=(
+            "Who made the step: `employer` (the job's employer), `applicant`, or `system` "
+            "(an administrator, or an account deleted since)."
+        )
+    )
+    changed_by = serializers.SerializerMethodField(
+        help_text=(
+            "The username of who made the step. The job's employer sees it on every step; the "
+            "applicant only on their own (null on the others: `actor` says who)."
+        )
+    )
+    note = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "The employer's note on the step. **Sent to the applicant**: it is in the "
+            "status-change email and in the applicant's history."
+        ),
+    )
+    internal_note = serializers.SerializerMethodField(
+        help_text=(
+            "The employer's internal note on the step: never emailed, shown only to the job's "
+            "employer and admins (always empty for the applicant)."
+        )
+    )
 
     class Meta:
         model = ApplicationStatusChange
-        fields = ["from_status", "to_status", "changed_by", "note", "changed_at"]
+        fields = [
+            "from_status",
+            "to_status",
+            "actor",
+            "changed_by",
+            "note",
+            "internal_note",
+            "changed_at",
+        ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.ChoiceField(choices=HistoryActor.choices))
+    def get_actor(self, change: ApplicationStatusChange) -> str:
+        return change.actor().value
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_changed_by(self, change: ApplicationStatusChange) -> str | None:
-        return change.changed_by.username if change.changed_by else None
+        if change.changed_by is None:
+            return None
+        if _sees_employer_side(self.context, change.application):
+            return change.changed_by.username
+        if change.changed_by_id == change.application.applicant_id:
+            return change.changed_by.username
+        return None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_internal_note(self, change: ApplicationStatusChange) -> str:
+        if _sees_employer_side(self.context, change.application):
+            return change.internal_note
+        return ""
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
@@ -116,7 +182,23 @@ class ApplicationStatusUpdateSerializer(serializers.Serializer):
     """The employer moves an application to its next stage (or rejects it)."""
 
     status = serializers.ChoiceField(choices=EMPLOYER_SETTABLE_STATUSES)
-    note = StrictCharField(required=False, allow_blank=True, default="", max_length=1000)
+    note = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text=(
+            "A note for the applicant. **Sent to the applicant** in the status-change email and "
+            "shown in their history: write it as you would write to them."
+        ),
+    )
+    internal_note = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text="A note for your side only: never emailed or shown to the applicant.",
+    )
 
 
 class EmployerApplicationsQuerySerializer(serializers.Serializer):
@@ -149,7 +231,10 @@ class ApplyView(APIView):
         serializer.is_valid(raise_exception=True)
         application = services.apply_to_job(applicant=request.user, **serializer.validated_data)
         application = selectors.applications_of_seeker(seeker=request.user).get(pk=application.pk)
-        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ApplicationSerializer(application, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class SeekerApplicationListView(generics.ListAPIView):
@@ -217,9 +302,11 @@ class ApplicationStatusView(APIView):
             application=application,
             to_status=serializer.validated_data["status"],
             note=serializer.validated_data["note"],
+            internal_note=serializer.validated_data["internal_note"],
             actor=request.user,
         )
-        return Response(ApplicationSerializer(applications.get(pk=pk)).data)
+        application = applications.get(pk=pk)
+        return Response(ApplicationSerializer(application, context={"request": request}).data)
 
 
 class ApplicationWithdrawView(APIView):
@@ -238,4 +325,5 @@ class ApplicationWithdrawView(APIView):
         applications = selectors.applications_of_seeker(seeker=request.user)
         application = get_object_or_404(applications, pk=pk)
         services.withdraw_application(application=application, actor=request.user)
-        return Response(ApplicationSerializer(applications.get(pk=pk)).data)
+        application = applications.get(pk=pk)
+        return Response(ApplicationSerializer(application, context={"request": request}).data)

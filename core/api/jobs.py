@@ -184,6 +184,8 @@ class CategoryListView(generics.ListAPIView):
 
     serializer_class = CategorySerializer
     pagination_class = None
+    # Answered from the listings cache with `ETag` (documented by `core.api.schema`).
+    etag_actions = frozenset({"get"})
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -349,6 +351,8 @@ class JobViewSet(
 
     serializer_class = JobSerializer
     lookup_value_regex = "[0-9]+"
+    # Answered from the listings cache with `ETag` (the detail: to anyone not signed in).
+    etag_actions = frozenset({"list", "retrieve"})
     permission_classes_by_action = {
         "list": [AllowAny],
         "retrieve": [AllowAny],
@@ -400,7 +404,7 @@ class JobViewSet(
             if entry is None:
                 raise NotFound("Invalid page.")
             listing_cache.remember_alias(alias, generation, entry)
-        return listings.cached_response(request, entry)
+        return listings.job_list_response(request, entry)
 
     def _filters(self, request: Request) -> JobListFilters:
         if not request.query_params:
@@ -517,7 +521,7 @@ def _listing_fast_path(cls, drf_view, actions, initkwargs):
             except Throttled as refused:
                 setattr(request, THROTTLE_DECISION, refused)
                 return drf_view(request, *args, **kwargs)
-        response = listings.cached_response(request, entry)
+        response = listings.job_list_response(request, entry)
         if vary is not None:
             patch_vary_headers(response, [v.strip() for v in vary.split(",")])
         for name, value in added_headers.items():

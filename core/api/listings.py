@@ -67,6 +67,9 @@ def _render(data: object, *, valid_until: float) -> CachedBody:
 # --- The three cached documents -------------------------------------------------------------
 
 
+LIST_PATH = "/api/jobs/"
+
+
 def _page_link(filters: JobListFilters, page: int | None, page_size: int) -> str | None:
     if page is None:
         return None
@@ -78,14 +81,15 @@ def _page_link(filters: JobListFilters, page: int | None, page_size: int) -> str
     if page_size != settings.REST_FRAMEWORK["PAGE_SIZE"]:
         params["page_size"] = page_size
     query = urlencode(params, doseq=True)
-    return f"{settings.PUBLIC_BASE_URL}/api/jobs/" + (f"?{query}" if query else "")
+    return LIST_PATH + (f"?{query}" if query else "")
 
 
 def render_job_list(filters: JobListFilters, page: int | str, page_size: int) -> CachedBody | None:
     """Build one page of the public listing from the database; None for a page that does not exist.
 
-    Links to the next and previous pages are absolute, on `PUBLIC_BASE_URL`, so the same bytes
-    serve every client whichever host name they used.
+    Links to the next and previous pages are stored host-relative (`/api/jobs/?page=2`), so
+    the same bytes serve every host a client may call; `absolute_links` puts the scheme and
+    host of each request in front of them as it is answered.
     """
     if page == "last":
         page = _page_count(list_open_jobs(filters=filters).count(), page_size)
@@ -195,13 +199,16 @@ def categories() -> CachedBody | None:
     return listing_cache.get_or_build("categories", render_categories)
 
 
-def cached_response(request: HttpRequest | Request, entry: CachedBody) -> HttpResponse:
-    """Send cached bytes as they are, or 304 when the client already holds this version.
+def cached_response(
+    request: HttpRequest | Request, entry: CachedBody, *, body: bytes | None = None
+) -> HttpResponse:
+    """Send cached bytes as they are (or `body`, what was made of them for this request), or
+    304 when the client already holds this version.
 
     Django's conditional GET (`django.utils.cache`) compares `If-None-Match` with the entry's tag
     (weakly, `*` and lists included); its 304 keeps the `ETag` and `Cache-Control` headers.
     """
-    response = HttpResponse(entry.body, content_type="application/json")
+    response = HttpResponse(entry.body if body is None else body, content_type="application/json")
     response["ETag"] = entry.etag
     # What `patch_cache_control(response, public=True, max_age=...)` writes on a response that
     # has no Cache-Control yet, without parsing an empty header on every hit.
@@ -211,6 +218,34 @@ def cached_response(request: HttpRequest | Request, entry: CachedBody) -> HttpRe
     if any(header in meta for header in _PRECONDITION_HEADERS):
         return get_conditional_response(request, etag=entry.etag, response=response)
     return response  # what get_conditional_response returns when the request has no precondition
+
+
+# The top of a stored listing, before its results: `{"count":N,"next":...,"previous":...`. The
+# links are the only strings there; a job's text, after it, never holds an unescaped quote.
+_RESULTS_KEY = b',"results":'
+_RELATIVE_LINKS = ((b'"next":"/', b'"next":"'), (b'"previous":"/', b'"previous":"'))
+
+
+def absolute_links(body: bytes, request: HttpRequest | Request) -> bytes:
+    """A stored listing with its `next` and `previous` links made absolute on the scheme and
+    host this request called, as DRF's paginators write them (`request.build_absolute_uri`:
+    the `Host` header as `ALLOWED_HOSTS` admits it, the scheme as `SECURE_PROXY_SSL_HEADER`
+    says). Only the few bytes before the results are touched; a page with neither link is
+    sent as stored.
+    """
+    end = body.find(_RESULTS_KEY)
+    head = body[:end]
+    if b'":"/' not in head:
+        return body
+    origin = f"{request.scheme}://{request.get_host()}".encode()
+    for relative, key in _RELATIVE_LINKS:
+        head = head.replace(relative, key + origin + b"/", 1)
+    return head + body[end:]
+
+
+def job_list_response(request: HttpRequest | Request, entry: CachedBody) -> HttpResponse:
+    """A listing page from its stored bytes: `cached_response` with the links made absolute."""
+    return cached_response(request, entry, body=absolute_links(entry.body, request))
 
 
 _PRECONDITION_HEADERS = (

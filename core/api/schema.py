@@ -55,6 +55,48 @@ _VALIDATION_ERROR_SCHEMA = {
 }
 
 
+# What the headers mean to a client (README, "For API consumers"). Only `X-Request-ID` is on
+# every response; the throttles' fields only while throttling is on.
+_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": (
+            "The request's id: the one the client sent when it was safe (up to 64 letters, "
+            "digits, `.`, `_` or `-`), else a new one. Quote it when reporting a problem."
+        ),
+        "required": True,
+        "schema": {"type": "string", "maxLength": 64},
+    },
+    "RateLimit-Policy": {
+        "description": (
+            "The rate limits that count this operation, per the IETF draft "
+            "(draft-ietf-httpapi-ratelimit-headers): one item per limit, its name, `q` the "
+            'requests allowed and `w` the window in seconds, e.g. `"login";q=5;w=60`.'
+        ),
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": (
+            "What is left of each limit in `RateLimit-Policy` after this request: `r` the "
+            "requests remaining, `t` the seconds until the window frees one, e.g. "
+            '`"login";r=4;t=60`.'
+        ),
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "ETag": {
+        "description": (
+            "The version of this document: send it as `If-None-Match` to get `304 Not "
+            "Modified` while it is unchanged."
+        ),
+        "schema": {"type": "string"},
+    },
+}
+
+
 def _char_class(codepoints: list[int]) -> str:
     """A regex character class body for the code points, in `\\uXXXX` ranges."""
     ranges: list[list[int]] = []
@@ -131,7 +173,35 @@ class AutoSchema(SpectacularAutoSchema):
                 },
             )
         operation["responses"] = dict(sorted(responses.items()))
+        self._document_headers(operation, registry)
         return operation
+
+    # --- Response headers (ETag, X-Request-ID, RateLimit, Retry-After) ------------------------
+
+    def _document_headers(self, operation: dict[str, Any], registry) -> None:
+        """The headers each response carries, as components: `X-Request-ID` on all,
+        `RateLimit-Policy`/`RateLimit` where a throttle counts the operation, `Retry-After` on
+        429 and 503, `ETag` on a 200 the listings cache answers."""
+        for name, header in _HEADERS.items():
+            registry.register_on_missing(
+                ResolvedComponent(
+                    name=name, type=ResolvedComponent.HEADER, object=name, schema=header
+                )
+            )
+        action = getattr(self.view, "action", None) or self.method.lower()
+        has_etag = action in getattr(self.view, "etag_actions", ())
+        throttled = bool(self.view.get_throttles())
+        for code, response in operation["responses"].items():
+            names = ["X-Request-ID"]
+            if throttled:
+                names += ["RateLimit-Policy", "RateLimit"]
+            if code in ("429", "503"):
+                names.append("Retry-After")
+            if code == "200" and has_etag:
+                names.append("ETag")
+            headers = response.setdefault("headers", {})
+            for name in names:
+                headers.setdefault(name, {"$ref": f"#/components/headers/{name}"})
 
     def _error_responses(self, operation: dict[str, Any]) -> dict[str, tuple[str, str]]:
         has_body = "requestBody" in operation

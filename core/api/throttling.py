@@ -6,12 +6,21 @@ cost rate limiting for its duration, not the API. The failure is logged.
 The scoped throttles (login, registration, token refresh, password change, applying, posting
 jobs) are the abuse limits, so they also hold against parallel requests; see
 `_OneDecisionAtATime`.
+
+Every throttle that counted a request leaves its quota on it, and `RateLimitHeadersMiddleware`
+answers them as the IETF draft's fields (draft-ietf-httpapi-ratelimit-headers):
+`RateLimit-Policy: "login";q=5;w=60` (quota, window in seconds) and `RateLimit: "login";r=4;t=60`
+(requests remaining, seconds until the window frees one), one item per throttle, on DRF's path
+and the listing's fast path alike. A 429 also has `Retry-After` (`core.api.exceptions`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from rest_framework import throttling
 
@@ -25,10 +34,64 @@ RETRY_AFTER_SECONDS = 5.0
 throttle_circuit = circuit_breaker("throttles", open_seconds=RETRY_AFTER_SECONDS)
 
 
+# The attribute of the Django request holding the `Quota` of each throttle that counted it.
+QUOTAS_ATTRIBUTE = "rate_limit_quotas"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One throttle's limit as a client sees it after this request."""
+
+    policy: str  # the throttle's scope: anon, user, login, ...
+    limit: int
+    window_seconds: int
+    remaining: int
+    reset_seconds: int
+
+
+def _note_quota(throttle: throttling.SimpleRateThrottle, request) -> None:
+    if getattr(throttle, "key", None) is None or not hasattr(throttle, "history"):
+        return  # not counted (no rate, no key: another throttle's client)
+    history = throttle.history
+    oldest = history[-1] if history else throttle.now
+    quota = Quota(
+        policy=throttle.scope,
+        limit=throttle.num_requests,
+        window_seconds=throttle.duration,
+        remaining=max(0, throttle.num_requests - len(history)),
+        reset_seconds=max(1, math.ceil(throttle.duration - (throttle.now - oldest))),
+    )
+    django_request = getattr(request, "_request", request)
+    quotas = getattr(django_request, QUOTAS_ATTRIBUTE, None)
+    if quotas is None:
+        quotas = []
+        setattr(django_request, QUOTAS_ATTRIBUTE, quotas)
+    quotas.append(quota)
+
+
+class RateLimitHeadersMiddleware:
+    """`RateLimit-Policy` and `RateLimit` on every response whose request a throttle counted."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        quotas = getattr(request, QUOTAS_ATTRIBUTE, None)
+        if quotas:
+            response["RateLimit-Policy"] = ", ".join(
+                f'"{q.policy}";q={q.limit};w={q.window_seconds}' for q in quotas
+            )
+            response["RateLimit"] = ", ".join(
+                f'"{q.policy}";r={q.remaining};t={q.reset_seconds}' for q in quotas
+            )
+        return response
+
+
 class _FailOpen:
     def allow_request(self, request, view) -> bool:
         try:
-            return throttle_circuit.call(super().allow_request, request, view)
+            allowed = throttle_circuit.call(super().allow_request, request, view)
         except CircuitOpen:
             return True  # the cache failed moments ago: do not wait on it for every request
         except Exception as exc:
@@ -36,6 +99,8 @@ class _FailOpen:
                 "throttling skipped, cache unavailable (%s: %s)", type(exc).__name__, exc
             )
             return True
+        _note_quota(self, request)
+        return allowed
 
 
 class _OneDecisionAtATime(throttling.SimpleRateThrottle):

@@ -50,6 +50,14 @@ class Application(models.Model):
         return f"Application {self.pk} to job {self.job_id} by user {self.applicant_id}"
 
 
+class HistoryActor(models.TextChoices):
+    """Who made a step of an application's history, as its applicant is told."""
+
+    EMPLOYER = "employer", "The job's employer"
+    APPLICANT = "applicant", "The applicant"
+    SYSTEM = "system", "An administrator or an automatic process"
+
+
 class ApplicationStatusChange(models.Model):
     """One step of an application's history: who moved it from what to what, and when."""
 
@@ -61,7 +69,10 @@ class ApplicationStatusChange(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Written by the employer and sent to the applicant (the status-change email, their history).
     note = models.CharField(max_length=1000, blank=True)
+    # The employer's own remark on the step: never emailed, never shown to the applicant.
+    internal_note = models.CharField(max_length=1000, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -69,3 +80,14 @@ class ApplicationStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+    def actor(self) -> HistoryActor:
+        """The role of who made this step (the application and its job must be loaded)."""
+        application = self.application
+        if self.changed_by_id is None:
+            return HistoryActor.SYSTEM
+        if self.changed_by_id == application.applicant_id:
+            return HistoryActor.APPLICANT
+        if self.changed_by_id == application.job.employer_id:
+            return HistoryActor.EMPLOYER
+        return HistoryActor.SYSTEM

@@ -18,6 +18,7 @@ def _applications() -> QuerySet[Application]:
         "from_status",
         "to_status",
         "note",
+        "internal_note",
         "changed_at",
         "changed_by__id",
         "changed_by__username",

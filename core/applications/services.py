@@ -76,7 +76,13 @@ def apply_to_job(*, applicant: User, job: Job, cover_letter: str, resume_url: st
 
 
 def _move(
-    application: Application, *, to_status: str, actor: User, note: str, event_type: str
+    application: Application,
+    *,
+    to_status: str,
+    actor: User,
+    note: str,
+    event_type: str,
+    internal_note: str = "",
 ) -> Application:
     from_status = application.status
     application.status = to_status
@@ -87,6 +93,7 @@ def _move(
         to_status=to_status,
         changed_by=actor,
         note=note,
+        internal_note=internal_note,
     )
     payload = _application_payload(application, application.job.employer_id)
     payload.update(from_status=from_status, to_status=to_status)
@@ -95,9 +102,18 @@ def _move(
 
 
 def change_application_status(
-    *, application: Application, to_status: str, actor: User, note: str = ""
+    *,
+    application: Application,
+    to_status: str,
+    actor: User,
+    note: str = "",
+    internal_note: str = "",
 ) -> Application:
-    """Move an application along the employer's pipeline; the transition table is the only rule."""
+    """Move an application along the employer's pipeline; the transition table is the only rule.
+
+    `note` is the applicant's to read (their status-change email and history); `internal_note`
+    stays on the employer's side.
+    """
     with transaction.atomic():
         application = (
             Application.objects.select_for_update(of=("self",))
@@ -115,6 +131,7 @@ def change_application_status(
             to_status=to_status,
             actor=actor,
             note=note,
+            internal_note=internal_note,
             event_type=events.APPLICATION_STATUS_CHANGED,
         )
 

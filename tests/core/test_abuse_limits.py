@@ -173,7 +173,10 @@ def test_an_oversized_body_through_gunicorn_is_a_json_413(start_gunicorn):
 
     assert answer.status == 413
     assert answer.headers["Content-Type"].startswith("application/json")
-    assert answer.json() == {"detail": f"Request body too large (limit {limit} bytes)."}
+    assert answer.json() == {
+        "detail": f"Request body too large (limit {limit} bytes).",
+        "code": "request_too_large",
+    }
 
 
 # --- Client identity behind a proxy ---------------------------------------------------------

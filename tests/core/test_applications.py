@@ -623,8 +623,10 @@ def test_status_transition_table(
         assert last == {
             "from_status": from_status,
             "to_status": to_status,
+            "actor": "employer",
             "changed_by": employer.username,
             "note": "Moved after the call.",
+            "internal_note": "",
             "changed_at": last["changed_at"],
         }
         assert ApplicationStatusChange.objects.count() == history_before + 1

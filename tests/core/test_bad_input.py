@@ -91,7 +91,7 @@ def test_a_category_id_past_the_integer_range_matches_nothing(anon_client, job):
 def test_unknown_url_is_a_json_404(anon_client):
     response = anon_client.get("/definitely/not/here/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Token abc", "Bearer not.a.jwt"])

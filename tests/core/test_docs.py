@@ -176,7 +176,14 @@ def test_docs_page_is_html_pointing_at_the_schema(anon_client, url):
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
-    assert SCHEMA_URL in response.content.decode()
+    text = response.content.decode()
+    if url == "/api/docs/":
+        # Swagger UI's start-up script is a file of its own (no inline script under the CSP).
+        assert f'src="{url}?script="' in text
+        script = anon_client.get(f"{url}?script=")
+        assert script["Content-Type"].startswith("application/javascript")
+        text = script.content.decode()
+    assert SCHEMA_URL in text
 
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/api/docs/redoc/"])
@@ -185,6 +192,8 @@ def test_docs_page_loads_only_local_static_assets(anon_client, url):
     urls = loaded_urls(html)
 
     assert any(tag == "script" for tag, _ in urls), urls
+    # Swagger UI's start-up script comes from the page's own URL (`?script=`).
+    urls = [(tag, u) for tag, u in urls if u != f"{url}?script="]
     external = [u for _, u in urls if not u.startswith("/static/")]
     assert not external, f"{url} loads from outside the app: {external}"
     missing = [u for _, u in urls if finders.find(u.removeprefix("/static/").split("?")[0]) is None]
@@ -199,3 +208,37 @@ def test_unknown_api_url_is_a_json_404(anon_client):
     body = response.json()
     assert isinstance(body, dict)
     assert "not found" in body["detail"].lower()
+
+
+# --- Content-Security-Policy (tests/test_docs_browser.py runs the pages in a browser) ----------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/api/docs/", "script-src 'self';"),
+        ("/api/docs/redoc/", "worker-src blob:"),
+        ("/admin/login/", "form-action 'self'"),
+        ("/api/jobs/", "default-src 'none'; form-action 'none'"),
+        ("/api/no/such/route/", "default-src 'none'"),
+    ],
+)
+def test_every_page_has_its_content_security_policy(anon_client, url, expected):
+    policy = anon_client.get(url)["Content-Security-Policy"]
+    assert expected in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[-1].split(";")[0]
+
+
+def test_a_page_may_bring_its_own_policy(rf, settings):
+    from django.http import HttpResponse
+
+    from core.middleware import ContentSecurityPolicyMiddleware
+
+    def graphiql(request):
+        response = HttpResponse("<html></html>")
+        response.content_security_policy = "default-src 'self'"
+        return response
+
+    middleware = ContentSecurityPolicyMiddleware(graphiql)
+    assert middleware(rf.get("/api/graphql/"))["Content-Security-Policy"] == "default-src 'self'"

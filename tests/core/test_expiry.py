@@ -553,7 +553,7 @@ def test_an_expired_job_emails_its_employer_once(locmem_email, employer, make_jo
     assert message.to == [employer.email]
     assert "Night Shift Operator" in message.subject
     assert "expired" in message.subject
-    assert f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/" in message.body
+    assert settings.FRONTEND_JOB_URL.format(id=job.pk) in message.body
     delivery = EmailDelivery.objects.get(event_id=event.id)
     assert delivery.status == DeliveryStatus.SENT
     assert delivery.template == "job_expired"
@@ -573,8 +573,11 @@ def test_a_job_expiring_soon_emails_its_employer_the_renew_link(locmem_email, em
     assert message.to == [employer.email]
     assert "Data Platform Lead" in message.subject
     assert f"{job.expires_at:%Y-%m-%d}" in message.subject
-    renew_link = f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/renew/"
+    # A page of the front end that renews it: a link in an email cannot POST to the API.
+    renew_link = settings.FRONTEND_RENEW_JOB_URL.format(id=job.pk)
+    assert renew_link == f"http://localhost:3000/jobs/{job.pk}/renew"
     assert renew_link in message.body
+    assert "POST" not in message.body
     [(html, mimetype)] = message.alternatives
     assert mimetype == "text/html"
     assert renew_link in html

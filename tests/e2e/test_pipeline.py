@@ -72,7 +72,7 @@ def test_applying_emails_the_employer_exactly_once(start_celery, smtp_sink):
     text = received.text()
     assert "I love queues." in text
     assert "https://example.com/cv.pdf" in text
-    assert f"/api/applications/{application['id']}/" in text
+    assert f"http://localhost:3000/applications/{application['id']}" in text  # the front end's page
     assert "https://example.com/cv.pdf" in received.html()
 
     delivery = EmailDelivery.objects.get()

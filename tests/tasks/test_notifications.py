@@ -13,6 +13,8 @@ whose result is the `Reject` exception (nothing is raised, since `task_eager_pro
 
 from __future__ import annotations
 
+import email
+import email.policy
 import smtplib
 import uuid
 from collections.abc import Callable
@@ -137,7 +139,10 @@ def record_job_expired(job: Job) -> OutboxEvent:
 # --- application.submitted ---------------------------------------------------------------------
 
 
-def test_new_application_emails_the_employer_once_naming_job_and_applicant(employer, seeker, job):
+def test_new_application_emails_the_employer_once_naming_job_and_applicant(
+    employer, seeker, job, settings
+):
+    settings.FRONTEND_APPLICATION_URL = "https://app.example.com/applications/{id}?from=email"
     application = apply(seeker, job, cover_letter="I have built REST APIs for ten years.")
     event = submitted_event(application)
 
@@ -153,7 +158,11 @@ def test_new_application_emails_the_employer_once_naming_job_and_applicant(emplo
     assert "alice" in message.subject  # no full name: the username
     assert "I have built REST APIs for ten years." in message.body
     assert RESUME_URL in message.body
-    assert f"{settings.PUBLIC_BASE_URL}/api/applications/{application.pk}/" in message.body
+    # The front end's page, not the API's URL (which needs a token).
+    link = f"https://app.example.com/applications/{application.pk}?from=email"
+    assert link in message.body
+    assert f'href="{link}"' in html_of(message)
+    assert "/api/" not in message.body
     assert seeker.email in message.body
 
 
@@ -187,6 +196,25 @@ def test_new_application_email_headers_identify_the_event_and_the_delivery(seeke
     assert delivery.subject == message.subject
 
 
+@pytest.mark.parametrize("domain", [None, "mail.jobs.example.com"])
+def test_every_email_has_a_real_zone_a_message_id_domain_and_auto_submitted(
+    seeker, job, settings, domain
+):
+    if domain:
+        settings.EMAIL_MESSAGE_ID_DOMAIN = domain
+    run(notify_employer_of_application, submitted_event(apply(seeker, job)))
+
+    [message] = mail.outbox
+    raw = message.message().as_bytes()
+    mime = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mime["Date"].endswith(" +0000"), mime["Date"]  # not -0000, "zone unknown"
+    assert mime["Date"].datetime.utcoffset() == timedelta(0)
+    assert abs(mime["Date"].datetime - timezone.now()) < timedelta(minutes=1)
+    assert raw.count(b"\nDate: ") == 1
+    assert mime["Message-ID"].endswith(f"@{domain or 'jobboard.local'}>")
+    assert mime["Auto-Submitted"] == "auto-generated"
+
+
 def test_message_id_is_stable_per_key_and_differs_between_keys():
     first = tasks.email.message_id_for("event-1:application_submitted:a@example.com")
     again = tasks.email.message_id_for("event-1:application_submitted:a@example.com")
@@ -212,7 +240,7 @@ def test_new_application_email_has_an_html_alternative_that_escapes_the_cover_le
     assert "<b>bold</b>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert RESUME_URL in html
-    assert f"/api/applications/{application.pk}/" in html
+    assert f'{settings.FRONTEND_APPLICATION_URL.format(id=application.pk)}"' in html
     # The plain text part is not HTML: the letter appears as written.
     assert letter in message.body
 
@@ -353,7 +381,7 @@ def test_withdrawal_emails_the_employer(employer, seeker, application):
     assert message.to == [employer.email]
     assert "alice" in message.subject
     assert application.job.title in message.subject
-    assert f"/api/applications/{application.pk}/" in message.body
+    assert settings.FRONTEND_APPLICATION_URL.format(id=application.pk) in message.body
     assert message.extra_headers["X-Jobboard-Event-Type"] == events.APPLICATION_WITHDRAWN
 
 
@@ -367,7 +395,8 @@ def test_job_expiry_emails_the_employer(employer, job):
     assert message.to == [employer.email]
     assert job.title in message.subject
     assert "expired" in message.subject
-    assert f"{settings.PUBLIC_BASE_URL}/api/jobs/{job.pk}/" in message.body
+    assert settings.FRONTEND_JOB_URL.format(id=job.pk) in message.body
+    assert "/api/" not in message.body
     assert job.title in html_of(message)
     assert EmailDelivery.objects.get(event_id=event.id).template == "job_expired"
 
