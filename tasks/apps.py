@@ -9,6 +9,6 @@ class TasksConfig(AppConfig):
         # Importing the task modules registers each subscriber with core's registry; the relay
         # becomes the publisher core calls after a transaction with events commits.
         from core.outbox import events
-        from tasks import listings, maintenance, notifications, relay  # noqa: F401
+        from tasks import alerts, listings, maintenance, notifications, relay  # noqa: F401
 
         events.set_publisher(relay.publish_after_commit)
