@@ -155,7 +155,8 @@ def send_instant_alert(
 
 
 def digest_key(digest: JobAlertDigest) -> str:
-    return f"job_alert_digest:{digest.alert_id}:{digest.period}"
+    """The digest's delivery key: one per digest row, which is one per alert and period."""
+    return f"job_alert_digest:{digest.pk}"
 
 
 def compose_digest(digest: JobAlertDigest) -> Email | None:

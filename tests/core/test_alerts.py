@@ -346,3 +346,19 @@ def test_the_command_runs_one_digest_now(seeker, make_job, capsys):
 
     assert "1 sent" in capsys.readouterr().out
     assert len(mail.outbox) == 1
+
+
+def test_beat_runs_the_digests_daily_and_weekly_at_the_configured_time(settings):
+    from worker.celery import app
+
+    schedule = app.conf.beat_schedule
+    daily, weekly = schedule["job-alert-digests-daily"], schedule["job-alert-digests-weekly"]
+    hour, minute = (int(part) for part in settings.JOB_ALERT_DIGEST_TIME.split(":"))
+
+    assert daily["task"] == weekly["task"] == "tasks.alerts.send_job_alert_digests"
+    assert (daily["args"], weekly["args"]) == (("daily",), ("weekly",))
+    for entry in (daily, weekly):
+        assert entry["schedule"].hour == {hour}
+        assert entry["schedule"].minute == {minute}
+    assert weekly["schedule"].day_of_week == {settings.JOB_ALERT_WEEKLY_DAY % 7}
+    assert len(daily["schedule"].day_of_week) == 7
