@@ -26,6 +26,9 @@ class TooManyAlerts(DomainError):
 
 
 class InvalidUnsubscribeToken(DomainError):
+    """A forged or altered token: no such unsubscribe link (404, like any unknown URL)."""
+
+    status_code = 404
     default_code = "invalid_token"
     default_detail = "This unsubscribe link is invalid."
 
@@ -109,7 +112,7 @@ def unsubscribe(*, token: str) -> JobAlert:
 
 
 def alert_for_token(token: str) -> JobAlert:
-    """The alert of an unsubscribe token; `InvalidUnsubscribeToken` (400) for a forged one,
+    """The alert of an unsubscribe token; `InvalidUnsubscribeToken` (404) for a forged one,
     `AlertNotFound` (404) when its alert was deleted."""
     try:
         alert = selectors.alert_for_token(token)

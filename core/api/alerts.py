@@ -229,8 +229,10 @@ class JobAlertViewSet(
 UNSUBSCRIBE_TOKEN = OpenApiParameter(
     "token", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the email's link."
 )
-TOKEN_INVALID = OpenApiResponse(description="A forged or altered token (`invalid_token`).")
-ALERT_GONE = OpenApiResponse(description="The alert was deleted (`not_found`).")
+NO_SUCH_LINK = OpenApiResponse(
+    description="A forged or altered token (`invalid_token`), or its alert was deleted "
+    "(`not_found`)."
+)
 
 
 class UnsubscribeView(APIView):
@@ -247,7 +249,7 @@ class UnsubscribeView(APIView):
 
     @extend_schema(
         parameters=[UNSUBSCRIBE_TOKEN],
-        responses={200: UnsubscribeStateSerializer, 400: TOKEN_INVALID, 404: ALERT_GONE},
+        responses={200: UnsubscribeStateSerializer, 404: NO_SUCH_LINK},
     )
     def get(self, request: Request, token: str) -> Response:
         alert = services.alert_for_token(token)
@@ -261,7 +263,11 @@ class UnsubscribeView(APIView):
     @extend_schema(
         parameters=[UNSUBSCRIBE_TOKEN],
         request={"application/x-www-form-urlencoded": UnsubscribeSerializer},
-        responses={200: UnsubscribeStateSerializer, 400: TOKEN_INVALID, 404: ALERT_GONE},
+        responses={
+            200: UnsubscribeStateSerializer,
+            400: validation_error_response('The body is not "List-Unsubscribe=One-Click".'),
+            404: NO_SUCH_LINK,
+        },
     )
     def post(self, request: Request, token: str) -> Response:
         UnsubscribeSerializer(data=request.data).is_valid(raise_exception=True)
