@@ -143,6 +143,26 @@ class UnsubscribeStateSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+def _flat_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    """A nested serializer's errors as one level: `{"filters.salary_max": ["..."]}`, the shape
+    every 400 of the API has."""
+    flat: dict[str, list[str]] = {}
+    for name, value in errors.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flat_errors(value, f"{key}."))
+        else:
+            flat[key] = [str(message) for message in value]
+    return flat
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise serializers.ValidationError(_flat_errors(serializer.errors))
+    return serializer.validated_data
+
+
 # --- Views ----------------------------------------------------------------------------------
 
 ALERT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -192,9 +212,7 @@ class JobAlertViewSet(
         return selectors.alerts_of(user=self.request.user)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = AlertCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(AlertCreateSerializer, request.data)
         alert = services.create_alert(
             user=request.user,
             name=data["name"],
@@ -205,9 +223,8 @@ class JobAlertViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         alert = self.get_object()
-        serializer = AlertUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        alert = services.update_alert(alert=alert, changes=dict(serializer.validated_data))
+        changes = _validated(AlertUpdateSerializer, request.data)
+        alert = services.update_alert(alert=alert, changes=dict(changes))
         return Response(AlertSerializer(alert).data)
 
     def perform_destroy(self, instance: JobAlert) -> None:

@@ -72,12 +72,12 @@ def test_a_seeker_saves_an_alert_and_reads_it_back(seeker_client, category):
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"filters": {"category": "no-such-category"}}, "filters"),
-        ({"filters": {"salary_min": 90000, "salary_max": 50000}}, "filters"),
+        ({"filters": {"category": "no-such-category"}}, "filters.category"),
+        ({"filters": {"salary_min": 90000, "salary_max": 50000}}, "filters.salary_max"),
         ({"frequency": "hourly"}, "frequency"),
-        ({"filters": {"search": "x" * 201}}, "filters"),
-        ({"filters": {"remote": "true"}}, "filters"),
-        ({"filters": {"ordering": "-created_at"}}, "filters"),
+        ({"filters": {"search": "x" * 201}}, "filters.search"),
+        ({"filters": {"remote": "true"}}, "filters.remote"),
+        ({"filters": {"ordering": "-created_at"}}, "filters.ordering"),
         ({"name": ""}, "name"),
     ],
     ids=[
@@ -94,7 +94,9 @@ def test_bad_alerts_are_refused_with_field_errors(seeker_client, category, chang
     response = create(seeker_client, **changes)
 
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    errors = response.json()
+    assert list(errors) == [field]
+    assert all(isinstance(message, str) for message in errors[field])
     assert not JobAlert.objects.exists()
 
 
