@@ -60,6 +60,8 @@ def _table(model) -> str:
 
 # Each condition is the listing's filter (`core.jobs.selectors._open_jobs_matching`) read the
 # other way round: the alert's column is the value, and an empty or null column no filter.
+# The listing's search keeps only its newest SEARCH_RESULT_LIMIT matches; a job just published is
+# the newest of them all, so the matcher, which is asked about such a job, needs no such limit.
 _MATCH_SQL = f"""
 SELECT a.id, a.user_id
 FROM {_table(JobAlert)} a, {_table(Job)} j INNER JOIN {_table(Category)} c ON j.category_id = c.id

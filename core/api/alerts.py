@@ -40,6 +40,17 @@ from core.api.schema import validation_error_response
 # --- Shapes ---------------------------------------------------------------------------------
 
 
+def _strict_text(name: str) -> StrictCharField:
+    """The listing's text filter `name`, with its limits, taking only a JSON string."""
+    listing = JobListQuerySerializer._declared_fields[name]
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=listing.max_length,
+        help_text=listing.help_text,
+    )
+
+
 class AlertFiltersSerializer(JobListQuerySerializer):
     """The filters of `GET /api/jobs/` an alert saves; every key optional, none other accepted.
 
@@ -48,6 +59,9 @@ class AlertFiltersSerializer(JobListQuerySerializer):
 
     posted_since = None
     ordering = None
+    search = _strict_text("search")
+    category = _strict_text("category")
+    location = _strict_text("location")
     remote = StrictBooleanField(required=False, allow_null=True)
     salary_min = StrictIntegerField(
         required=False,

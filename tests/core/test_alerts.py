@@ -77,6 +77,7 @@ def test_a_seeker_saves_an_alert_and_reads_it_back(seeker_client, category):
         ({"frequency": "hourly"}, "frequency"),
         ({"filters": {"search": "x" * 201}}, "filters.search"),
         ({"filters": {"remote": "true"}}, "filters.remote"),
+        ({"filters": {"location": 0}}, "filters.location"),
         ({"filters": {"ordering": "-created_at"}}, "filters.ordering"),
         ({"name": ""}, "name"),
     ],
@@ -86,6 +87,7 @@ def test_a_seeker_saves_an_alert_and_reads_it_back(seeker_client, category):
         "unknown-frequency",
         "long-search",
         "string-boolean",
+        "number-location",
         "not-a-filter",
         "blank-name",
     ],
@@ -366,3 +368,33 @@ def test_beat_runs_the_digests_daily_and_weekly_at_the_configured_time(settings)
         assert entry["schedule"].minute == {minute}
     assert weekly["schedule"].day_of_week == {settings.JOB_ALERT_WEEKLY_DAY % 7}
     assert len(daily["schedule"].day_of_week) == 7
+
+
+def test_a_digest_batch_waits_for_a_free_slot(seeker, make_job, settings, monkeypatch):
+    import psycopg2
+    from django.db import connection
+
+    settings.JOB_ALERT_DIGEST_CONCURRENCY = 1
+    make_alert(seeker, frequency="daily")
+    make_job()
+    db = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", port=db["PORT"]
+    )
+    with other.cursor() as cursor:  # another run's batch holds the only slot
+        cursor.execute("SELECT pg_advisory_lock(%s, 0)", [alert_tasks._DIGEST_LOCK_CLASS])
+    waits = []
+
+    def other_batch_ends(seconds: float) -> None:
+        waits.append(seconds)
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [alert_tasks._DIGEST_LOCK_CLASS])
+
+    monkeypatch.setattr(alert_tasks.time, "sleep", other_batch_ends)
+
+    try:
+        assert run() == {"alerts": 1, "digests": 1}
+    finally:
+        other.close()
+    assert len(waits) == 1
+    assert len(mail.outbox) == 1

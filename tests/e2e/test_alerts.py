@@ -1,12 +1,13 @@
 """Job alerts end to end: a published job → outbox → RabbitMQ → a real worker → the SMTP server,
-the digests run through the broker, and the one-click unsubscribe a mail client posts to a real
-gunicorn."""
+the digests run through the broker and by beat's schedule, and the one-click unsubscribe a mail
+client posts to a real gunicorn."""
 
 from __future__ import annotations
 
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -145,3 +146,22 @@ def test_daily_digests_go_once_a_day_and_only_with_new_jobs(start_celery, smtp_s
     assert f"/jobs/{second.pk}" in text
     assert "Python developer\n" not in text
     assert JobAlert.objects.get(pk=alert.pk).last_sent_at is not None
+
+
+def test_beat_sends_the_daily_digest_at_the_configured_time(start_celery, smtp_sink, people):
+    employer, seeker, category = people
+    alert_services.create_alert(
+        user=seeker, name="Python", filters={"search": "python"}, frequency="daily"
+    )
+    post_job(employer, category, "Python developer")
+    # The next whole minute, with time left for beat to start before it.
+    now = datetime.now(UTC)
+    at = (now + timedelta(minutes=2 if now.second > 40 else 1)).strftime("%H:%M")
+    start_celery()
+    start_celery("beat", JOB_ALERT_DIGEST_TIME=at)
+
+    wait_until(lambda: smtp_sink.count() >= 1, timeout=150, what=f"the digest beat sends at {at}")
+    time.sleep(QUIET_SECONDS)
+    (digest,) = smtp_sink.received
+    assert "Python developer" in digest.text()
+    assert digest.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
