@@ -11,6 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from core.accounts import services as account_services
 from core.accounts.models import User
+from core.alerts.models import JobAlert
 from core.applications import services as application_services
 from core.applications.models import Application, ApplicationStatus, ApplicationStatusChange
 from core.applications.services import EMPLOYER_TRANSITIONS
@@ -254,6 +255,22 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
                 f"{missing} could not be retried: their event was pruned.",
                 messages.WARNING,
             )
+
+
+@admin.register(JobAlert)
+class JobAlertAdmin(admin.ModelAdmin):
+    """Seekers' job alerts: operators look and pause; the filters are the seeker's to change."""
+
+    list_display = ("id", "name", "user", "frequency", "is_active", "created_at", "last_sent_at")
+    list_filter = ("frequency", "is_active")
+    search_fields = ("name", "user__username", "user__email", "search")
+    list_select_related = ("user",)
+    readonly_fields = [
+        field.name for field in JobAlert._meta.fields if field.name not in ("is_active",)
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 # --- Webhooks ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Nothing else imports from here: code names a model by its domain's module
 """
 
 from core.accounts.models import LoginFailureWindow, User, UserSession
+from core.alerts.models import JobAlert, JobAlertDigest
 from core.applications.models import Application, ApplicationStatusChange
 from core.jobs.models import Category, Job
 from core.outbox.models import EmailDelivery, OutboxEvent
@@ -17,6 +18,8 @@ __all__ = [
     "Category",
     "EmailDelivery",
     "Job",
+    "JobAlert",
+    "JobAlertDigest",
     "LoginFailureWindow",
     "OutboxEvent",
     "User",

@@ -441,6 +441,20 @@ FRONTEND_RENEW_JOB_URL = url_template(
     "FRONTEND_RENEW_JOB_URL", "http://localhost:3000/jobs/{id}/renew", "id"
 )
 FRONTEND_ALERTS_URL = url_template("FRONTEND_ALERTS_URL", "http://localhost:3000/alerts/{id}", "id")
+FRONTEND_WEBHOOK_URL = url_template(
+    "FRONTEND_WEBHOOK_URL", "http://localhost:3000/webhooks/{id}", "id"
+)
+# --- Job alerts ---
+# Alerts per seeker, and jobs listed in one digest (the email links to the rest).
+JOB_ALERTS_PER_USER = env.int("JOB_ALERTS_PER_USER", default=20)
+JOB_ALERT_MAX_JOBS = env.int("JOB_ALERT_MAX_JOBS", default=20)
+# When beat runs the digests (UTC): daily at this time, weekly on this ISO weekday (1 = Monday).
+JOB_ALERT_DIGEST_TIME = env.str("JOB_ALERT_DIGEST_TIME", default="07:00")
+JOB_ALERT_WEEKLY_DAY = env.int("JOB_ALERT_WEEKLY_DAY", default=1)
+# A digest run takes alerts this many at a time, and at most this many batches run at once
+# across every process (so a digest run never takes the connections the API needs).
+JOB_ALERT_DIGEST_BATCH_SIZE = env.int("JOB_ALERT_DIGEST_BATCH_SIZE", default=200)
+JOB_ALERT_DIGEST_CONCURRENCY = env.int("JOB_ALERT_DIGEST_CONCURRENCY", default=2)
 # How long a reset link works, in seconds (it also stops once used: the password changed).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 DEFAULT_FROM_EMAIL = env.str("EMAIL_FROM", default="Nexus Job Board <noreply@jobboard.local>")

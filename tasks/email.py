@@ -74,12 +74,14 @@ RECORD_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Email:
-    """What to send for an event: template name (under `emails/`), recipient, subject, context."""
+    """What to send for an event: template name (under `emails/`), recipient, subject, context,
+    and headers of its own (`List-Unsubscribe` of an alert email) beside the delivery's."""
 
     template: str
     recipient: str
     subject: str
     context: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 _connection: BaseEmailBackend | None = None
@@ -152,7 +154,7 @@ def standard_headers(idempotency_key: str) -> dict[str, str]:
 
 
 def build_message(
-    email: Email, *, event: OutboxEvent, idempotency_key: str
+    email: Email, *, event_id: object, event_type: str, idempotency_key: str
 ) -> EmailMultiAlternatives:
     context = {**email.context, "base_url": settings.PUBLIC_BASE_URL}
     text = render_to_string(f"emails/{email.template}.txt", context)
@@ -163,9 +165,11 @@ def build_message(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.recipient],
         headers={
+            # One line each, like the subject: no header injection through a value.
+            **{name: " ".join(value.split()) for name, value in email.headers.items()},
             **standard_headers(idempotency_key),
-            "X-Jobboard-Event-Id": str(event.id),
-            "X-Jobboard-Event-Type": event.event_type,
+            "X-Jobboard-Event-Id": str(event_id),
+            "X-Jobboard-Event-Type": event_type,
         },
     )
     message.attach_alternative(html, "text/html")
@@ -224,14 +228,27 @@ def send_once(*, event: OutboxEvent, email: Email, final_attempt: bool) -> str:
     `DeliveryInProgress` while another attempt holds the lease, and `UnrecordedSend` when the
     email went out but the database did not take the record of it.
     """
-    key = f"{event.id}:{email.template}:{email.recipient.lower()}"
+    return send_keyed(
+        key=f"{event.id}:{email.template}:{email.recipient.lower()}",
+        event_id=event.id,
+        event_type=event.event_type,
+        email=email,
+        final_attempt=final_attempt,
+    )
+
+
+def send_keyed(
+    *, key: str, event_id: object, event_type: str, email: Email, final_attempt: bool
+) -> str:
+    """`send_once` for an email whose delivery key is given: periodic work with no event (a job
+    alert's digest) names its delivery itself, and `event_id` is then derived from that key."""
     # INSERT ... ON CONFLICT DO NOTHING: one statement whether or not the row exists yet.
     EmailDelivery.objects.bulk_create(
         [
             EmailDelivery(
                 idempotency_key=key,
-                event_id=event.id,
-                event_type=event.event_type,
+                event_id=event_id,
+                event_type=event_type,
                 template=email.template,
                 recipient=email.recipient,
                 subject=clean_subject(email.subject),
@@ -242,7 +259,7 @@ def send_once(*, event: OutboxEvent, email: Email, final_attempt: bool) -> str:
     delivery = _start_attempt(key)
     if delivery is None:
         return "duplicate"
-    message = build_message(email, event=event, idempotency_key=key)
+    message = build_message(email, event_id=event_id, event_type=event_type, idempotency_key=key)
     try:
         _send(message)
     except Exception as exc:

@@ -89,10 +89,8 @@ def _deliver(
     `sent` (`key`, `at`) is the record of an email already accepted by the SMTP server that the
     previous run could not write: it is written first, and nothing is sent again.
     """
-    keep = {"smtp_failures": smtp_failures}
-    try:
-        if sent is not None:
-            record_sent(sent["key"], datetime.fromisoformat(sent["at"]))
+
+    def attempt(final_attempt: bool) -> str:
         event = OutboxEvent.objects.filter(pk=event_id).first()
         if event is None:
             logger.warning("%s: event %s not found; nothing to send", task.name, event_id)
@@ -103,11 +101,31 @@ def _deliver(
         if not email.recipient:
             logger.warning("%s: event %s: recipient has no email address", task.name, event_id)
             return "skipped"
-        final_attempt = smtp_failures >= settings.NOTIFY_MAX_RETRIES
         return send_once(event=event, email=email, final_attempt=final_attempt)
+
+    return deliver_with_retries(
+        task, f"event {event_id}", attempt, smtp_failures=smtp_failures, sent=sent
+    )
+
+
+def deliver_with_retries(
+    task: Task,
+    what: str,
+    attempt: Callable[[bool], str],
+    *,
+    smtp_failures: int = 0,
+    sent: dict | None = None,
+) -> str:
+    """Run one send `attempt(final_attempt)` under the retry policy of `_deliver` (which see);
+    `what` names the email in the logs."""
+    keep = {"smtp_failures": smtp_failures}
+    try:
+        if sent is not None:
+            record_sent(sent["key"], datetime.fromisoformat(sent["at"]))
+        return attempt(smtp_failures >= settings.NOTIFY_MAX_RETRIES)
     except DeliveryError as exc:
         if exc.final:
-            logger.error("%s: event %s: giving up: %s", task.name, event_id, exc)
+            logger.error("%s: %s: giving up: %s", task.name, what, exc)
             raise Reject(str(exc), requeue=False) from exc
         raise _retry(task, exc, smtp_failures=smtp_failures + 1) from exc
     except UnrecordedSend as exc:
@@ -339,7 +357,7 @@ def compose_webhook_endpoint_disabled(event: OutboxEvent) -> Email | None:
             "endpoint": endpoint,
             "employer_name": _display_name(endpoint.employer),
             "reason": reason.format(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS),
-            "api_url": f"{settings.PUBLIC_BASE_URL}/api/webhooks/{endpoint.pk}/deliveries/",
+            "endpoint_url": settings.FRONTEND_WEBHOOK_URL.format(id=endpoint.pk),
         },
     )
 

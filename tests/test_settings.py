@@ -309,6 +309,7 @@ FRONTEND_URLS = {
     "FRONTEND_JOB_URL": "http://localhost:3000/jobs/{id}",
     "FRONTEND_RENEW_JOB_URL": "http://localhost:3000/jobs/{id}/renew",
     "FRONTEND_ALERTS_URL": "http://localhost:3000/alerts/{id}",
+    "FRONTEND_WEBHOOK_URL": "http://localhost:3000/webhooks/{id}",
 }
 
 

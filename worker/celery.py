@@ -15,6 +15,7 @@ from contextvars import Token
 from pathlib import Path
 
 from celery import Celery, signals, states
+from celery.schedules import crontab
 from django.conf import settings
 from kombu import Exchange, Queue
 
@@ -64,10 +65,13 @@ OUTBOX_QUEUE = "outbox"
 NOTIFICATIONS_QUEUE = "notifications"
 LISTINGS_QUEUE = "listings"
 MAINTENANCE_QUEUE = "maintenance"
-WORK_QUEUES = (OUTBOX_QUEUE, NOTIFICATIONS_QUEUE, LISTINGS_QUEUE, MAINTENANCE_QUEUE)
+ALERTS_QUEUE = "alerts"
 # Webhooks: signed POSTs to employers' systems, slow receivers kept off every other queue.
 WEBHOOKS_QUEUE = "webhooks"
-WORK_QUEUES += (WEBHOOKS_QUEUE,)
+WORK_QUEUES = (
+    *(OUTBOX_QUEUE, NOTIFICATIONS_QUEUE, LISTINGS_QUEUE, MAINTENANCE_QUEUE),
+    *(ALERTS_QUEUE, WEBHOOKS_QUEUE),
+)
 
 # A message rejected after its last retry goes to the dead-letter queue, never to /dev/null.
 DEAD_LETTER_EXCHANGE = Exchange("dead_letter", type="direct", durable=True)
@@ -96,10 +100,15 @@ app.conf.task_routes = {
     "tasks.notifications.*": {"queue": NOTIFICATIONS_QUEUE, "routing_key": NOTIFICATIONS_QUEUE},
     "tasks.listings.*": {"queue": LISTINGS_QUEUE, "routing_key": LISTINGS_QUEUE},
     "tasks.maintenance.*": {"queue": MAINTENANCE_QUEUE, "routing_key": MAINTENANCE_QUEUE},
+    "tasks.alerts.*": {"queue": ALERTS_QUEUE, "routing_key": ALERTS_QUEUE},
     "tasks.webhooks.*": {"queue": WEBHOOKS_QUEUE, "routing_key": WEBHOOKS_QUEUE},
 }
 app.conf.imports = (
-    *("tasks.relay", "tasks.notifications", "tasks.listings", "tasks.maintenance"),
+    "tasks.relay",
+    "tasks.notifications",
+    "tasks.listings",
+    "tasks.maintenance",
+    "tasks.alerts",
     "tasks.webhooks",
 )
 # Beat records each periodic run in the database as soon as it sends it (by default it writes
@@ -138,6 +147,27 @@ def _configure_from_settings(sender: Celery, **kwargs) -> None:
         "webhook-deliveries-sweep": every(
             settings.WEBHOOK_SWEEP_SECONDS, "tasks.webhooks.sweep_due_deliveries"
         ),
+        **_job_alert_digest_schedule(),
+    }
+
+
+def _job_alert_digest_schedule() -> dict:
+    """The daily and weekly job alert digests, at `JOB_ALERT_DIGEST_TIME` (UTC), the weekly one
+    on ISO weekday `JOB_ALERT_WEEKLY_DAY`. A run that could not start within the hour is dropped:
+    the next one covers its jobs (each alert keeps its own high-water mark)."""
+    hour, minute = (int(part) for part in settings.JOB_ALERT_DIGEST_TIME.split(":"))
+    at = {"hour": hour, "minute": minute}
+    return {
+        f"job-alert-digests-{frequency}": {
+            "task": "tasks.alerts.send_job_alert_digests",
+            "schedule": crontab(**at, **days),
+            "args": (frequency,),
+            "options": {"expires": 3600},
+        }
+        for frequency, days in (
+            ("daily", {}),
+            ("weekly", {"day_of_week": settings.JOB_ALERT_WEEKLY_DAY % 7}),
+        )
     }
 
 

@@ -7,12 +7,13 @@ OpenAPI extensions of `core.api.schema`, which register themselves with drf-spec
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from core.api import accounts, applications, jobs
+from core.api import accounts, alerts, applications, jobs
 from core.api import schema as _schema  # noqa: F401 (registers the OpenAPI extensions)
 from core.api import webhooks as webhook_views
 
 router = SimpleRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
+router.register("alerts", alerts.JobAlertViewSet, basename="alert")
 
 urlpatterns = [
     # First: the jobs are the most requested routes (the public listing above all), and a
@@ -42,6 +43,11 @@ urlpatterns = [
         "users/me/sessions/<uuid:pk>/",
         accounts.SessionDetailView.as_view(),
         name="session-detail",
+    ),
+    path(
+        "alerts/unsubscribe/<str:token>/",
+        alerts.UnsubscribeView.as_view(),
+        name="alert-unsubscribe",
     ),
     path("token/", accounts.TokenObtainPairView.as_view(), name="token-obtain"),
     path("token/refresh/", accounts.TokenRefreshView.as_view(), name="token-refresh"),

@@ -139,6 +139,9 @@ def test_410_disables_the_endpoint_and_emails_the_employer(start_webhook_workers
     assert email.envelope_to == [employer.email]
     assert "410" in email.text()
     assert receiver.url in email.text()
+    # The link is the front end's page for the endpoint, not the API's JSON (which needs a token).
+    assert f"http://localhost:3000/webhooks/{endpoint['id']}" in email.text()
+    assert "/api/webhooks/" not in email.text()
 
 
 def test_after_a_rotation_requests_verify_with_the_old_and_the_new_secret(

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 
 from core.outbox import events
-from tasks import notifications, relay
+from tasks import alerts, notifications, relay
 from worker.celery import WORK_QUEUES, app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,9 @@ def test_a_forbidden_import_breaks_the_contracts(project_copy, module, source, b
 def test_every_work_queue_is_durable_and_dead_letters():
     queues = {queue.name: queue for queue in app.conf.task_queues}
 
-    assert set(WORK_QUEUES) == {"outbox", "notifications", "listings", "maintenance", "webhooks"}
+    assert set(WORK_QUEUES) == {
+        *("outbox", "notifications", "listings", "maintenance", "alerts", "webhooks"),
+    }
     for name in WORK_QUEUES:
         queue = queues[name]
         assert queue.durable, name
@@ -170,6 +172,10 @@ def test_every_work_queue_is_durable_and_dead_letters():
         ("tasks.notifications.notify_applicant_of_status", "notifications"),
         ("tasks.notifications.notify_employer_of_withdrawal", "notifications"),
         ("tasks.notifications.notify_employer_of_expiry", "notifications"),
+        ("tasks.alerts.match_instant_alerts", "alerts"),
+        ("tasks.alerts.send_instant_alert", "alerts"),
+        ("tasks.alerts.send_alert_digest", "alerts"),
+        ("tasks.alerts.send_job_alert_digests", "alerts"),
     ],
 )
 def test_tasks_are_routed_to_their_queue(task_name: str, queue: str):
@@ -197,6 +203,9 @@ def test_messages_are_acknowledged_late_one_at_a_time_and_json_only():
         notifications.notify_applicant_of_status,
         notifications.notify_employer_of_withdrawal,
         notifications.notify_employer_of_expiry,
+        alerts.match_instant_alerts,
+        alerts.send_instant_alert,
+        alerts.send_alert_digest,
     ],
     ids=lambda task: task.name.rsplit(".", 1)[-1],
 )
@@ -225,6 +234,7 @@ def test_beat_sweeps_the_outbox_at_the_configured_interval():
         (events.APPLICATION_STATUS_CHANGED, "tasks.notifications.notify_applicant_of_status"),
         (events.APPLICATION_WITHDRAWN, "tasks.notifications.notify_employer_of_withdrawal"),
         (events.JOB_EXPIRED, "tasks.notifications.notify_employer_of_expiry"),
+        (events.JOB_PUBLISHED, "tasks.alerts.match_instant_alerts"),
     ],
 )
 def test_each_emailing_event_has_its_notification_task_subscribed_once(

@@ -1,0 +1,1 @@
+"""Job alerts: saved searches that email a seeker the new jobs they match."""
