@@ -57,7 +57,9 @@ def create_deliveries(self: Task, event_id: str) -> int:
             logger.warning("webhooks: event %s not found", event_id)
             return 0
         endpoints = selectors.endpoints_for_event(
-            employer_id=event.payload.get("employer_id"), event_type=event.event_type
+            employer_id=event.payload.get("employer_id"),
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
         )
         if not endpoints:
             return 0

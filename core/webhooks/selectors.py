@@ -4,6 +4,7 @@ and what the periodic sweep must start."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -34,12 +35,18 @@ def delivery_with_attempts(*, endpoint: WebhookEndpoint, delivery_id) -> Webhook
     )
 
 
-def endpoints_for_event(*, employer_id: int | None, event_type: str) -> list[WebhookEndpoint]:
-    """The active endpoints of the event's employer that subscribed to its type: an employer's
-    endpoint hears only of that employer's own jobs and their applications."""
+def endpoints_for_event(
+    *, employer_id: int | None, event_type: str, occurred_at: datetime
+) -> list[WebhookEndpoint]:
+    """The active endpoints of the event's employer that subscribed to its type and existed when
+    it happened: an employer's endpoint hears only of that employer's own jobs and their
+    applications, and only of what happened after it was registered (an event the relay
+    delivers late, after a broker outage, is not news to an endpoint younger than it)."""
     if employer_id is None:
         return []
-    candidates = WebhookEndpoint.objects.filter(employer_id=employer_id, is_active=True)
+    candidates = WebhookEndpoint.objects.filter(
+        employer_id=employer_id, is_active=True, created_at__lte=occurred_at
+    )
     # Filtered here rather than with a JSON containment lookup, which SQLite (the one-command
     # run) does not have; an employer has a handful of endpoints.
     return [endpoint for endpoint in candidates if event_type in endpoint.events]

@@ -202,6 +202,9 @@ def deliveries_of_event(event_type: str, monkeypatch) -> list[WebhookDelivery]:
     started: list = []
     monkeypatch.setattr(webhook_tasks, "start_attempts", started.extend)
     event = OutboxEvent.objects.filter(event_type=event_type).latest("occurred_at")
+    # The tests' fixtures make the event's subject first; their endpoints count as registered
+    # before it happened (an endpoint younger than an event never hears of it: tested below).
+    WebhookEndpoint.objects.update(created_at=event.occurred_at - timedelta(seconds=1))
     webhook_tasks.create_deliveries(str(event.id))
     webhook_tasks.create_deliveries(str(event.id))  # relayed twice: still one row per endpoint
     deliveries = list(WebhookDelivery.objects.filter(event_id=event.id))
@@ -246,6 +249,21 @@ def test_an_application_is_delivered_signed_with_its_snapshot(
     [attempt] = delivery.attempts.all()
     assert attempt.status_code == 200
     assert attempt.response_excerpt == "answered 200"
+
+
+def test_an_endpoint_registered_after_an_event_never_hears_of_it(
+    local_receivers_allowed, employer, job, monkeypatch
+):
+    """The relay may deliver an event late (a broker outage): an endpoint registered in the
+    meantime gets no delivery for what happened before it existed."""
+    started: list = []
+    monkeypatch.setattr(webhook_tasks, "start_attempts", started.extend)
+    event = OutboxEvent.objects.filter(event_type="job.published").latest("occurred_at")
+    endpoint_for(employer, "http://127.0.0.1:9/late")
+
+    assert webhook_tasks.create_deliveries(str(event.id)) == 0
+    assert not WebhookDelivery.objects.filter(event_id=event.id).exists()
+    assert started == []
 
 
 def test_an_endpoint_hears_only_of_its_event_types(
