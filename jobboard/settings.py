@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # GraphQL (core/graphql/): graphene-django's schema command and GraphiQL's script; the
+    # second app ships GraphiQL's JavaScript and CSS, served by whitenoise (no CDN).
+    "graphene_django",
+    "graphene_django_graphiql_static",
     "django_celery_beat",
     "core.apps.CoreConfig",
     "tasks.apps.TasksConfig",
@@ -278,6 +282,19 @@ SPECTACULAR_SETTINGS = {
         "EmploymentTypeEnum": "core.jobs.models.EmploymentType",
     },
 }
+
+# --- GraphQL (core/graphql/) -----------------------------------------------------------------
+
+GRAPHENE = {"SCHEMA": "core.graphql.schema.schema"}
+# Refused before execution, with the code QUERY_TOO_COMPLEX (see core/graphql/limits.py).
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=8)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+# Every field costs 1; a connection multiplies what is under it by its `first` (at most 100).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=5000)
+GRAPHQL_MAX_FIRST = 100
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
 
 # --- Domain ---------------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from core.graphql.view import GraphQLView
 from jobboard import health
 
 urlpatterns = [
+    path("api/graphql/", GraphQLView.as_view(), name="graphql"),
     path("api/", include("core.api.urls")),
     path("api/docs/swagger.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
