@@ -73,8 +73,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         formatted["extensions"] = dict(source.extensions or {})
         return formatted
     formatted = error.formatted
-    if original is None:
-        # Raised by graphql-core while parsing, validating or coercing variables.
+    if original is None or not error.path:
+        # Raised by graphql-core while parsing, validating or coercing variables (outside any
+        # resolver, so about the client's input).
         formatted["extensions"] = {"code": (error.extensions or {}).get("code", BAD_USER_INPUT)}
         return formatted
     if isinstance(original, UNAVAILABLE_ERRORS):

@@ -128,7 +128,8 @@ def _cost_rule(variables: dict[str, Any]) -> type[ValidationRule]:
                         extensions={"code": BAD_USER_INPUT},
                     )
                 )
-            return max(first, 0)
+            # An out-of-range `first` is refused above; it does not also count as a cost.
+            return min(max(first, 0), settings.GRAPHQL_MAX_FIRST)
 
         def _cost(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
             if selection_set is None or parent is None:
