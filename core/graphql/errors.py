@@ -76,7 +76,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if original is None or not error.path:
         # Raised by graphql-core while parsing, validating or coercing variables (outside any
         # resolver, so about the client's input).
-        formatted["extensions"] = {"code": (error.extensions or {}).get("code", BAD_USER_INPUT)}
+        formatted["extensions"] = {"code": BAD_USER_INPUT, **(error.extensions or {})}
         return formatted
     if isinstance(original, UNAVAILABLE_ERRORS):
         formatted["message"] = UNAVAILABLE_MESSAGE

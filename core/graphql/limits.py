@@ -53,7 +53,7 @@ def parse_bounded(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
     try:
         return parse(query, max_tokens=settings.GRAPHQL_MAX_TOKENS), []
     except GraphQLError as error:
-        if error.message.startswith(_TOO_MANY_TOKENS):
+        if _TOO_MANY_TOKENS in error.message:
             message = f"The query has more than {settings.GRAPHQL_MAX_TOKENS} tokens."
             return None, [GraphQLError(message, extensions={"code": QUERY_TOO_COMPLEX})]
         return None, [_code(error, BAD_USER_INPUT)]
@@ -178,7 +178,14 @@ def validate_bounded(
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         rules.insert(0, _Introspection)
-    return [
-        error if (error.extensions or {}).get("code") else _code(error, QUERY_TOO_COMPLEX)
-        for error in validate(schema, document, rules)
-    ]
+    try:
+        refused = validate(schema, document, rules)
+    except RecursionError:
+        return [_too_deep()]
+    # The first refusal of each code: the depth and introspection rules report every field at
+    # fault, and one reason is enough for the client to act on.
+    by_code: dict[str, GraphQLError] = {}
+    for error in refused:
+        code = (error.extensions or {}).get("code") or QUERY_TOO_COMPLEX
+        by_code.setdefault(code, error if error.extensions else _code(error, code))
+    return list(by_code.values())
