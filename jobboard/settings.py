@@ -440,7 +440,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # whitenoise's compressed manifest storage, tolerant of a missing source map (GraphiQL's).
+    "staticfiles": {"BACKEND": "jobboard.static_storage.StaticFilesStorage"},
 }
 # In the development run the finders serve files straight from the apps.
 WHITENOISE_USE_FINDERS = DEBUG

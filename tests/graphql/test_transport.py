@@ -108,6 +108,22 @@ def test_wrong_types_and_unknown_values_are_bad_input_not_500(anon_client, job, 
     assert answer.data is None
 
 
+def test_graphiql_page_only_when_enabled(anon_client, db, settings):
+    settings.GRAPHIQL_ENABLED = True
+    page = anon_client.get(URL, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert b"/static/graphene_django_graphiql_static/graphiql.min.js" in page.content
+    raw = anon_client.get(
+        URL, {"raw": "", "query": "{ categories { id } }"}, HTTP_ACCEPT="text/html"
+    )
+    assert raw.json() == {"data": {"categories": []}}
+    settings.GRAPHIQL_ENABLED = False
+    refused = anon_client.get(URL, HTTP_ACCEPT="text/html")
+    assert refused["Content-Type"] == "application/json"
+    assert GraphQLAnswer(refused).codes == ["BAD_USER_INPUT"]
+
+
 # --- Authentication -------------------------------------------------------------------------
 
 
