@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
+from core.management.commands.load_demo_data import DEMO_PASSWORD
 from tests.services import free_port
 from tests.test_e2e_static import ASSET, fetch
 
@@ -28,7 +29,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DEMO_PASSWORD = "demo-Pass-2026"  # noqa: S105 (load_demo_data's local demo accounts)
 
 
 @pytest.fixture(scope="module")
