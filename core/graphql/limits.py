@@ -14,6 +14,7 @@ A `first` past `GRAPHQL_MAX_FIRST` (100) is refused here too, as `BAD_USER_INPUT
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from graphene.validation import depth_limit_validator
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
@@ -92,79 +94,85 @@ class _Introspection(NoSchemaIntrospectionCustomRule):
         super().report_error(_code(error, FORBIDDEN))
 
 
-def _cost_rule(variables: dict[str, Any]) -> type[ValidationRule]:
-    class CostLimit(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            schema = self.context.schema
-            root = schema.get_root_type(node.operation)
-            cost = self._cost(node.selection_set, root)
-            limit = settings.GRAPHQL_MAX_COST
-            if cost > limit:
-                self.report_error(
-                    GraphQLError(
-                        f"The query's estimated cost is {cost}; at most {limit} is allowed.",
-                        [node],
-                        extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": limit},
-                    )
-                )
+class _Cost:
+    """The estimated cost of one operation for these variables, and the out-of-range `first`s.
 
-        def _first(self, node: FieldNode) -> int:
-            first = DEFAULT_FIRST
-            for argument in node.arguments:
-                if argument.name.value != "first":
+    A plain walk of the (already valid) document: it depends on the variables, so it runs on
+    every request, and a visitor with type information would cost more than the walk."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        self.errors: list[GraphQLError] = []
+
+    def check(self, operation: OperationDefinitionNode) -> list[GraphQLError]:
+        cost = self.cost(operation.selection_set, self.schema.get_root_type(operation.operation))
+        limit = settings.GRAPHQL_MAX_COST
+        if cost > limit:
+            self.errors.append(
+                GraphQLError(
+                    f"The query's estimated cost is {cost}; at most {limit} is allowed.",
+                    [operation],
+                    extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": limit},
+                )
+            )
+        return self.errors
+
+    def first(self, node: FieldNode) -> int:
+        first = DEFAULT_FIRST
+        for argument in node.arguments:
+            if argument.name.value != "first":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                first = int(value.value)
+            elif isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    first = given
+        if not 0 <= first <= settings.GRAPHQL_MAX_FIRST:
+            self.errors.append(
+                GraphQLError(
+                    f"`first` must be between 0 and {settings.GRAPHQL_MAX_FIRST}.",
+                    [node],
+                    extensions={"code": BAD_USER_INPUT},
+                )
+            )
+        # An out-of-range `first` is refused above; it does not also count as a cost.
+        return min(max(first, 0), settings.GRAPHQL_MAX_FIRST)
+
+    def cost(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
+        if selection_set is None or parent is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                field = getattr(parent, "fields", {}).get(selection.name.value)
+                if field is None:  # __typename and the introspection fields
+                    total += 1
                     continue
-                value = argument.value
-                if isinstance(value, IntValueNode):
-                    first = int(value.value)
-                elif isinstance(value, VariableNode):
-                    given = variables.get(value.name.value)
-                    if isinstance(given, int) and not isinstance(given, bool):
-                        first = given
-            if not 0 <= first <= settings.GRAPHQL_MAX_FIRST:
-                self.report_error(
-                    GraphQLError(
-                        f"`first` must be between 0 and {settings.GRAPHQL_MAX_FIRST}.",
-                        [node],
-                        extensions={"code": BAD_USER_INPUT},
-                    )
-                )
-            # An out-of-range `first` is refused above; it does not also count as a cost.
-            return min(max(first, 0), settings.GRAPHQL_MAX_FIRST)
-
-        def _cost(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
-            if selection_set is None or parent is None:
-                return 0
-            total = 0
-            for selection in selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    field = getattr(parent, "fields", {}).get(selection.name.value)
-                    if field is None:  # __typename and the introspection fields
-                        total += 1
-                        continue
-                    child = get_named_type(field.type)
-                    inner = self._cost(selection.selection_set, child)
-                    multiplier = self._first(selection) if "first" in field.args else 1
-                    total += 1 + multiplier * inner
-                elif isinstance(selection, InlineFragmentNode):
-                    condition = selection.type_condition
-                    target = (
-                        self.context.schema.get_type(condition.name.value) if condition else parent
-                    )
-                    total += self._cost(selection.selection_set, target)
-                elif isinstance(selection, FragmentSpreadNode):
-                    fragment = self.context.get_fragment(selection.name.value)
-                    if fragment is not None:
-                        target = self.context.schema.get_type(fragment.type_condition.name.value)
-                        total += self._cost(fragment.selection_set, target)
-            return total
-
-    return CostLimit
+                inner = self.cost(selection.selection_set, get_named_type(field.type))
+                multiplier = self.first(selection) if "first" in field.args else 1
+                total += 1 + multiplier * inner
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.cost(selection.selection_set, target)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                total += self.cost(fragment.selection_set, target)
+        return total
 
 
-def validate_bounded(
-    schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]
-) -> list[GraphQLError]:
-    """graphql-core's validation, then (on a valid document) the limits; errors carry codes."""
+def _static_checks(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    """graphql-core's validation, then (on a valid document) the limits that do not depend on
+    the variables; errors carry codes."""
     try:
         errors = validate(schema, document, specified_rules)
     except RecursionError:
@@ -174,7 +182,6 @@ def validate_bounded(
     rules: list[type[ValidationRule]] = [
         depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
         _AliasLimit,
-        _cost_rule(variables),
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         rules.insert(0, _Introspection)
@@ -189,3 +196,49 @@ def validate_bounded(
         code = (error.extensions or {}).get("code") or QUERY_TOO_COMPLEX
         by_code.setdefault(code, error if error.extensions else _code(error, code))
     return list(by_code.values())
+
+
+# Documents longer than this are checked every time rather than remembered.
+CACHED_DOCUMENT_CHARS = 10_000
+
+
+@functools.lru_cache(maxsize=256)
+def _checked(
+    schema: GraphQLSchema, query: str, limits: tuple
+) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    document, refused = parse_bounded(query)
+    if document is not None:
+        refused = _static_checks(schema, document)
+    return document, tuple(refused)
+
+
+def check_document(
+    schema: GraphQLSchema, query: str
+) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    """The parsed document and why it is refused (nothing when it is not), for every check that
+    does not depend on the variables.
+
+    Clients send the same few documents again and again, and parsing and validating cost more
+    than executing a small query; so the outcome for a short document is remembered, per
+    process, for the limits in force (a test or an operator changing one gets fresh checks).
+    """
+    limits = (
+        settings.GRAPHQL_MAX_TOKENS,
+        settings.GRAPHQL_MAX_DEPTH,
+        settings.GRAPHQL_MAX_ALIASES,
+        settings.GRAPHQL_INTROSPECTION,
+    )
+    if len(query) > CACHED_DOCUMENT_CHARS:
+        return _checked.__wrapped__(schema, query, limits)
+    document, refused = _checked(schema, query, limits)
+    return document, list(refused)
+
+
+def check_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+) -> list[GraphQLError]:
+    """The operation's estimated cost and its `first` arguments, for these variables."""
+    return _Cost(schema, document, variables).check(operation)

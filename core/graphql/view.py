@@ -47,7 +47,7 @@ from rest_framework.views import APIView
 from core.api.authentication import JWTAuthentication
 from core.graphql import errors
 from core.graphql.errors import ClientError
-from core.graphql.limits import parse_bounded, validate_bounded
+from core.graphql.limits import check_cost, check_document
 from core.graphql.schema import schema
 
 # Mutations doing the work of a REST view with a `throttle_scope`, and that scope.
@@ -193,7 +193,7 @@ class GraphQLView(APIView):
         if operation_name is not None and not isinstance(operation_name, str):
             return _refusal("`operationName` must be a string.", errors.BAD_USER_INPUT, 400)
 
-        document, refused = parse_bounded(query)
+        document, refused = check_document(schema.graphql_schema, query)
         if refused:
             return _json(_error_body(*refused), 400)
         operation = get_operation_ast(document, operation_name)
@@ -208,7 +208,7 @@ class GraphQLView(APIView):
             return _refusal(
                 "Send mutations with POST.", errors.BAD_USER_INPUT, 405, Allow="GET, POST"
             )
-        refused = validate_bounded(schema.graphql_schema, document, variables)
+        refused = check_cost(schema.graphql_schema, document, operation, variables)
         if refused:
             return _json(_error_body(*refused), 400)
         if (wait := self._scoped_throttle_wait(request, document, operation)) is not None:
@@ -220,6 +220,9 @@ class GraphQLView(APIView):
             context_value=request,
             variable_values=variables,
             operation_name=operation_name,
+            # Every resolver is synchronous: skip asking each of the hundreds of values a page
+            # holds whether it is awaitable.
+            is_awaitable=_never_awaitable,
         )
         if result.errors and any(errors.is_outage(error) for error in result.errors):
             return _unavailable()
@@ -278,6 +281,10 @@ def root_fields(document: DocumentNode, selection_set: SelectionSetNode) -> list
             elif isinstance(selection, FragmentSpreadNode):
                 pending.append(fragments[selection.name.value].selection_set)
     return names
+
+
+def _never_awaitable(value: Any) -> bool:
+    return False
 
 
 def operation_has_run(result) -> bool:
