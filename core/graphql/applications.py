@@ -124,7 +124,11 @@ class Query(graphene.ObjectType):
         if status is not None:
             applications = applications.filter(status=enum_value(status))
         return paginate(
-            ApplicationConnection, with_job_category(applications), first=first, after=after
+            ApplicationConnection,
+            with_job_category(applications),
+            first=first,
+            after=after,
+            info=info,
         )
 
     @staticmethod
@@ -142,7 +146,11 @@ class Query(graphene.ObjectType):
             status=enum_value(status) if status is not None else None,
         )
         return paginate(
-            ApplicationConnection, with_job_category(applications), first=first, after=after
+            ApplicationConnection,
+            with_job_category(applications),
+            first=first,
+            after=after,
+            info=info,
         )
 
     @staticmethod

@@ -2,7 +2,7 @@
 over a selector's queryset.
 
 Cursors are opaque offsets (graphql-relay's `arrayconnection:N`): the lists are ordered by the
-selectors and a page costs two queries, its rows and the count, whatever the page size.
+selectors, and a page costs one query (its rows, and the count when asked) whatever its size.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any
 
 import graphene
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
+from graphql import FieldNode
 from graphql_relay import cursor_to_offset, offset_to_cursor
 
 from core.graphql.errors import bad_input
@@ -55,16 +56,33 @@ def page_window(first: int | None, after: str | None) -> tuple[int, int]:
     return offset, size
 
 
+def _selects_total(info) -> bool:
+    """Whether the connection's selection asks for `totalCount` (through a fragment: assume so)."""
+    for node in info.field_nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(selection, FieldNode) or selection.name.value == "totalCount":
+                return True
+    return False
+
+
 def paginate(
     connection_type: type[CountedConnection],
     items: QuerySet,
     *,
     first: int | None,
     after: str | None,
+    info=None,
 ) -> CountedConnection:
-    """One page of `items` as `connection_type`."""
+    """One page of `items` as `connection_type`.
+
+    When the client asks for `totalCount`, the page's query counts every item too (a window
+    `COUNT(*) OVER ()`, computed before the limit), so a page costs one query, as REST's does;
+    only a page past the end asks the count on its own.
+    """
     offset, size = page_window(first, after)
-    rows = list(items[offset : offset + size + 1]) if size else []
+    with_total = info is None or _selects_total(info)
+    page = items.annotate(connection_total=Window(Count("*"))) if with_total and size else items
+    rows = list(page[offset : offset + size + 1]) if size else []
     has_next = len(rows) > size
     rows = rows[:size]
     edges = [
@@ -78,7 +96,11 @@ def paginate(
         end_cursor=edges[-1].cursor if edges else None,
     )
     connection = connection_type(edges=edges, page_info=page_info)
-    # Counted only when asked for, and not at all when this one page holds the whole list.
     connection.counted_items = items
-    connection.known_total = len(rows) if offset == 0 and size and not has_next else None
+    if rows and with_total:
+        connection.known_total = rows[0].connection_total
+    elif with_total and size and offset == 0:
+        connection.known_total = 0  # the first page is empty: so is the list
+    else:
+        connection.known_total = None  # counted only if asked
     return connection

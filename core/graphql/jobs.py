@@ -100,7 +100,11 @@ class JobType(DjangoObjectType):
         if status is not None:
             applications = applications.filter(status=enum_value(status))
         return paginate(
-            ApplicationConnection, with_job_category(applications), first=first, after=after
+            ApplicationConnection,
+            with_job_category(applications),
+            first=first,
+            after=after,
+            info=info,
         )
 
 
@@ -160,7 +164,7 @@ class Query(graphene.ObjectType):
         query = JobListQuerySerializer(data=data)
         validated(query)
         jobs = selectors.list_open_jobs(filters=query.to_filters())
-        return paginate(JobConnection, jobs, first=first, after=after)
+        return paginate(JobConnection, jobs, first=first, after=after, info=info)
 
     @staticmethod
     def resolve_job(root, info, id) -> Job:
@@ -175,7 +179,7 @@ class Query(graphene.ObjectType):
         jobs = selectors.jobs_owned_by(employer=employer(info))
         if status is not None:
             jobs = jobs.filter(status=enum_value(status))
-        return paginate(JobConnection, jobs, first=first, after=after)
+        return paginate(JobConnection, jobs, first=first, after=after, info=info)
 
 
 # --- Mutations ------------------------------------------------------------------------------

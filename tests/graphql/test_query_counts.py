@@ -20,10 +20,10 @@ MY_APPLICATIONS = """query($n: Int) { myApplications(first: $n) { totalCount edg
     job { id title description companyName status category { id name slug } }
     history { fromStatus toStatus changedAt note } } } } }"""
 
-# Jobs: the page and the count. Applications: authentication (the user; the session's state is
-# cached), the page with its jobs and categories, their history, the count.
-JOB_QUERIES = 2
-APPLICATION_QUERIES = 4
+# Jobs: the page, counted in the same query. Applications: authentication (the user; the
+# session's state is cached), the page with its jobs, categories and count, their history.
+JOB_QUERIES = 1
+APPLICATION_QUERIES = 3
 
 
 @pytest.mark.parametrize("size", [10, 100])
