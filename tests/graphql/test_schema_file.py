@@ -120,3 +120,24 @@ def test_enum_values_are_the_rest_values_upper_cased():
     }
     assert "SUBMITTED" in graphql_schema.get_type("ApplicationStatus").values
     assert "PUBLISHED" in graphql_schema.get_type("JobStatus").values
+
+
+def readme_graphql_examples() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return [block.split("```", 1)[0] for block in text.split("```graphql\n")[1:]]
+
+
+def test_the_readmes_examples_are_valid_against_the_schema():
+    from graphql import parse, validate
+
+    examples = readme_graphql_examples()
+    assert len(examples) >= 2
+    documents = [
+        "\n".join(line for line in block.splitlines() if not line.startswith("#"))
+        for block in examples
+    ]
+    operations = [op for doc in documents for op in doc.split("\n\n") if op.strip()]
+    assert any(op.lstrip().startswith("mutation") for op in operations)
+    assert sum(1 for op in operations if op.lstrip().startswith("{")) >= 3
+    for operation in operations:
+        assert validate(schema.graphql_schema, parse(operation)) == [], operation
