@@ -1,15 +1,17 @@
 """The bounds a GraphQL document must stay within before anything executes.
 
 Checked in this order, each cheaper than what it protects: the number of tokens while parsing
-(`GRAPHQL_MAX_TOKENS`), then graphql-core's own validation (`specified_rules`), then the limits
-below on the valid document: depth (`GRAPHQL_MAX_DEPTH`, graphene's `depth_limit_validator`),
-aliases (`GRAPHQL_MAX_ALIASES`) and an estimated cost (`GRAPHQL_MAX_COST`), plus introspection
-when it is off. The limits run on a valid document only: graphene's depth validator follows
-fragment spreads without checking them, so an unknown or cyclic fragment must be refused first.
+(`GRAPHQL_MAX_TOKENS`), then graphql-core's own validation (`specified_rules`), then on the valid
+document the depth (`GRAPHQL_MAX_DEPTH`, graphene's `depth_limit_validator`), the aliases
+(`GRAPHQL_MAX_ALIASES`) and introspection when it is off; these depend on the document alone and
+their outcome is remembered per document (`check_document`). Last, for the request's variables,
+the estimated cost (`GRAPHQL_MAX_COST`, `check_cost`). The limits run on a valid document only:
+graphene's depth validator follows fragment spreads without checking them, so an unknown or
+cyclic fragment must be refused first.
 
 The cost of a field is 1 plus the cost of what it selects; a connection's selection counts
 `first` times (20 when omitted; a `first` given by a variable counts what the variable holds).
-A `first` past `GRAPHQL_MAX_FIRST` (100) is refused here too, as `BAD_USER_INPUT`.
+A `first` past `GRAPHQL_MAX_FIRST` (100) is refused there too, as `BAD_USER_INPUT`.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from graphene_django_graphiql_static.views import GraphiQLOfflineView
 from graphql import (
     DocumentNode,
@@ -111,6 +113,58 @@ def _graphiql(request: HttpRequest) -> HttpResponse:
     return render(request, page.graphiql_template, context)
 
 
+_ERRORS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["message", "extensions"],
+        "properties": {
+            "message": {"type": "string"},
+            "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "locations": {"type": "array", "items": {"type": "object"}},
+            "extensions": {
+                "type": "object",
+                "required": ["code"],
+                "properties": {"code": {"type": "string"}},
+            },
+        },
+    },
+}
+_RESULT = {
+    "type": "object",
+    "properties": {"data": {"type": ["object", "null"]}, "errors": _ERRORS},
+}
+_REFUSED = {"type": "object", "required": ["errors"], "properties": {"errors": _ERRORS}}
+_REQUEST = {
+    "type": "object",
+    "required": ["query"],
+    "properties": {
+        "query": {"type": "string", "description": "The GraphQL document."},
+        "variables": {"type": ["object", "null"]},
+        "operationName": {"type": ["string", "null"]},
+    },
+}
+
+
+def _refused(description: str) -> OpenApiResponse:
+    return OpenApiResponse(_REFUSED, description=description)
+
+
+_RESPONSES = {
+    200: OpenApiResponse(_RESULT, description="The result: `data`, and `errors` if any."),
+    400: _refused("The request or its document was refused before it ran (`extensions.code`)."),
+    401: _refused("The access token is invalid or expired (`UNAUTHENTICATED`)."),
+    413: _refused("The body is larger than the upload limit."),
+    429: _refused("Too many requests (`RATE_LIMITED`): retry after `Retry-After` seconds."),
+    503: _refused("The database is briefly unavailable (`SERVICE_UNAVAILABLE`)."),
+}
+_GET_PARAMETERS = [
+    OpenApiParameter("query", OpenApiTypes.STR, required=True, description="The document."),
+    OpenApiParameter("variables", OpenApiTypes.STR, description="The variables, as JSON."),
+    OpenApiParameter("operationName", OpenApiTypes.STR),
+]
+
+
 class GraphQLView(APIView):
     """The GraphQL endpoint: `{"query", "variables", "operationName"}` by POST, or the same as
     query parameters by GET (queries only)."""
@@ -157,6 +211,10 @@ class GraphQLView(APIView):
 
     # --- The request ----------------------------------------------------------------------
 
+    @extend_schema(
+        parameters=_GET_PARAMETERS,
+        responses={**_RESPONSES, 405: _refused("A mutation must be sent by POST.")},
+    )
     def get(self, request: Request) -> HttpResponse:
         params = request.query_params
         variables = params.get("variables")
@@ -167,6 +225,10 @@ class GraphQLView(APIView):
                 return _refusal("`variables` is not JSON.", errors.BAD_USER_INPUT, 400)
         return self._run(request, params.get("query"), variables, params.get("operationName"))
 
+    @extend_schema(
+        request={"application/json": _REQUEST},
+        responses={**_RESPONSES, 415: _refused("The body is not `application/json`.")},
+    )
     def post(self, request: Request) -> HttpResponse:
         body = request.data
         if isinstance(body, list):
