@@ -120,7 +120,7 @@ _ERRORS = {
         "required": ["message", "extensions"],
         "properties": {
             "message": {"type": "string"},
-            "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "path": {"type": "array", "items": {}},
             "locations": {"type": "array", "items": {"type": "object"}},
             "extensions": {
                 "type": "object",
@@ -132,7 +132,7 @@ _ERRORS = {
 }
 _RESULT = {
     "type": "object",
-    "properties": {"data": {"type": ["object", "null"]}, "errors": _ERRORS},
+    "properties": {"data": {"type": "object", "nullable": True}, "errors": _ERRORS},
 }
 _REFUSED = {"type": "object", "required": ["errors"], "properties": {"errors": _ERRORS}}
 _REQUEST = {
@@ -140,8 +140,8 @@ _REQUEST = {
     "required": ["query"],
     "properties": {
         "query": {"type": "string", "description": "The GraphQL document."},
-        "variables": {"type": ["object", "null"]},
-        "operationName": {"type": ["string", "null"]},
+        "variables": {"type": "object", "nullable": True},
+        "operationName": {"type": "string", "nullable": True},
     },
 }
 
