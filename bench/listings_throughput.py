@@ -168,7 +168,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS_MS[unit]
 
 
-def run_wrk(url: str, args: argparse.Namespace, duration: float) -> WrkResult:
+def run_wrk(
+    url: str, args: argparse.Namespace, duration: float, *, script: Path | None = None
+) -> WrkResult:
     output = subprocess.run(
         [
             "wrk",
@@ -176,6 +178,7 @@ def run_wrk(url: str, args: argparse.Namespace, duration: float) -> WrkResult:
             f"-c{args.connections}",
             f"-d{duration:g}s",
             "--latency",
+            *(["--script", str(script)] if script else []),
             url,
         ],
         capture_output=True,

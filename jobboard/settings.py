@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # GraphQL (core/graphql/): graphene-django's schema command and GraphiQL's script; the
+    # second app ships GraphiQL's JavaScript and CSS, served by whitenoise (no CDN).
+    "graphene_django",
+    "graphene_django_graphiql_static",
     "django_celery_beat",
     "core.apps.CoreConfig",
     "tasks.apps.TasksConfig",
@@ -301,6 +305,19 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- GraphQL (core/graphql/) -----------------------------------------------------------------
+
+GRAPHENE = {"SCHEMA": "core.graphql.schema.schema"}
+# Refused before execution, with the code QUERY_TOO_COMPLEX (see core/graphql/limits.py).
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=8)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2000)
+# Every field costs 1; a connection multiplies what is under it by its `first` (at most 100).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=5000)
+GRAPHQL_MAX_FIRST = 100
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
+
 # --- Domain ---------------------------------------------------------------------------------
 
 JOB_LIFETIME_DAYS = env.int("JOB_LIFETIME_DAYS", default=30)
@@ -539,7 +556,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # whitenoise's compressed manifest storage, tolerant of a missing source map (GraphiQL's).
+    "staticfiles": {"BACKEND": "jobboard.static_storage.StaticFilesStorage"},
 }
 # In the development run the finders serve files straight from the apps.
 WHITENOISE_USE_FINDERS = DEBUG

@@ -8,9 +8,11 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from core.graphql.view import GraphQLView
 from jobboard import health
 
 urlpatterns = [
+    path("api/graphql/", GraphQLView.as_view(), name="graphql"),
     path("api/", include("core.api.urls")),
     path("api/docs/swagger.json", SpectacularJSONAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (`?script`), not inline: the
