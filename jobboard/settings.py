@@ -524,7 +524,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # which Swagger UI, ReDoc and the admin set on elements, are allowed; ReDoc runs its search in a
 # blob: worker; Swagger UI's "Try it out" calls the API on this origin. GraphiQL adds its own
 # entry (or sets `content_security_policy` on its response).
-_CSP_COMMON = "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+# What every page's policy ends with (GraphiQL's, built per page in core/graphql/, too).
+CONTENT_SECURITY_POLICY_COMMON = "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
+_CSP_COMMON = CONTENT_SECURITY_POLICY_COMMON
 CONTENT_SECURITY_POLICIES = {
     "": f"default-src 'none'; form-action 'none'; {_CSP_COMMON}",
     "/api/docs/": (

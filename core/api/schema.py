@@ -66,13 +66,21 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "maxLength": 64},
     },
+    "Access-Control-Allow-Origin": {
+        "description": (
+            "CORS: the request's `Origin`, echoed when it is one of the deployment's "
+            "`CORS_ALLOWED_ORIGINS` (absent otherwise: a browser then refuses the answer to "
+            "that page's script)."
+        ),
+        "schema": {"type": "string", "maxLength": 2048},
+    },
     "RateLimit-Policy": {
         "description": (
             "The rate limits that count this operation, per the IETF draft "
             "(draft-ietf-httpapi-ratelimit-headers): one item per limit, its name, `q` the "
             'requests allowed and `w` the window in seconds, e.g. `"login";q=5;w=60`.'
         ),
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 1024},
     },
     "RateLimit": {
         "description": (
@@ -80,19 +88,20 @@ _HEADERS: dict[str, dict[str, Any]] = {
             "requests remaining, `t` the seconds until the window frees one, e.g. "
             '`"login";r=4;t=60`.'
         ),
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 1024},
     },
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
         "required": True,
-        "schema": {"type": "integer", "minimum": 1},
+        # A throttle's longest window is a day.
+        "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 86400},
     },
     "ETag": {
         "description": (
             "The version of this document: send it as `If-None-Match` to get `304 Not "
             "Modified` while it is unchanged."
         ),
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 128},
     },
 }
 
@@ -179,7 +188,8 @@ class AutoSchema(SpectacularAutoSchema):
     # --- Response headers (ETag, X-Request-ID, RateLimit, Retry-After) ------------------------
 
     def _document_headers(self, operation: dict[str, Any], registry) -> None:
-        """The headers each response carries, as components: `X-Request-ID` on all,
+        """The headers each response carries, as components: `X-Request-ID` and CORS's
+        `Access-Control-Allow-Origin` on all,
         `RateLimit-Policy`/`RateLimit` where a throttle counts the operation, `Retry-After` on
         429 and 503, `ETag` on a 200 the listings cache answers."""
         for name, header in _HEADERS.items():
@@ -192,7 +202,7 @@ class AutoSchema(SpectacularAutoSchema):
         has_etag = action in getattr(self.view, "etag_actions", ())
         throttled = bool(self.view.get_throttles())
         for code, response in operation["responses"].items():
-            names = ["X-Request-ID"]
+            names = ["X-Request-ID", "Access-Control-Allow-Origin"]
             if throttled:
                 names += ["RateLimit-Policy", "RateLimit"]
             if code in ("429", "503"):
@@ -489,14 +499,16 @@ def _enum_member_name(value: str) -> str:
 
 def _name_enum_members(node: Any) -> None:
     # openapi-python-client names a member after its value when the value starts with a
-    # letter, and `VALUE_<n>` otherwise (`-created_at`, `""`); `x-enum-varnames` names them.
+    # letter, and `VALUE_<n>` otherwise (`-created_at`, `""`); `x-enum-varnames` names them,
+    # and names every member of an enum whose values are not all identifiers (`job.published`
+    # is `JOB_PUBLISHED` for every generator, not left to each one's sanitising).
     if isinstance(node, dict):
         values = node.get("enum")
         if (
             isinstance(values, list)
             and values
             and all(isinstance(value, str) for value in values)
-            and not all(value[:1].isalpha() for value in values)
+            and not all(value.isidentifier() for value in values)
         ):
             node["x-enum-varnames"] = [_enum_member_name(value) for value in values]
         for child in node.values():

@@ -36,7 +36,10 @@ from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     """An endpoint as its owner reads it (never with its secret)."""
 
-    events = serializers.ListField(child=serializers.ChoiceField(services.SUBSCRIBABLE_EVENTS))
+    events = serializers.ListField(
+        child=serializers.ChoiceField(services.SUBSCRIBABLE_EVENTS),
+        max_length=len(services.SUBSCRIBABLE_EVENTS),
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -59,8 +62,11 @@ class WebhookEndpointWriteSerializer(serializers.Serializer):
     url = StrictCharField(
         max_length=2000, help_text="An https URL on a public address; no credentials in it."
     )
+    # Each subscribable type at most once (a longer list repeats one).
     events = serializers.ListField(
-        child=serializers.ChoiceField(services.SUBSCRIBABLE_EVENTS), allow_empty=False
+        child=serializers.ChoiceField(services.SUBSCRIBABLE_EVENTS),
+        allow_empty=False,
+        max_length=len(services.SUBSCRIBABLE_EVENTS),
     )
     description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     is_active = StrictBooleanField(required=False)

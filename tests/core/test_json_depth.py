@@ -33,6 +33,11 @@ def deep_object(levels: int) -> str:
 def assert_too_deep(response) -> None:
     assert response.status_code == 400, response.content[:300]
     body = response.json()
+    if "errors" in body:  # GraphQL: the same refusal, as a GraphQL error with its code
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert "nested deeper than" in error["message"]
+        return
     assert body["code"] == "json_too_deep", body
     assert "nested deeper than" in body["detail"]
 

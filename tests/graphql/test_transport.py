@@ -4,7 +4,10 @@ never leak what went wrong inside."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 
 import pytest
 from django.db import OperationalError
@@ -122,6 +125,26 @@ def test_graphiql_page_only_when_enabled(anon_client, db, settings):
     refused = anon_client.get(URL, HTTP_ACCEPT="text/html")
     assert refused["Content-Type"] == "application/json"
     assert GraphQLAnswer(refused).codes == ["BAD_USER_INPUT"]
+
+
+def test_graphiql_runs_under_a_policy_that_allows_its_own_inline_script_only(
+    anon_client, db, settings
+):
+    settings.GRAPHIQL_ENABLED = True
+    page = anon_client.get(URL, HTTP_ACCEPT="text/html")
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in page["Content-Security-Policy"].split(";")
+        if " " in directive.strip()
+    )
+    assert policy["default-src"] == "'none'"
+    assert "'unsafe-inline'" not in policy["script-src"]
+    [inline] = re.findall(
+        rb"<script type=\"application/javascript\">(.*?)</script>", page.content, re.S
+    )
+    digest = base64.b64encode(hashlib.sha256(inline).digest()).decode()
+    assert policy["script-src"] == f"'self' 'sha256-{digest}'"
+    assert policy["connect-src"] == "'self'"
 
 
 # --- Authentication -------------------------------------------------------------------------
