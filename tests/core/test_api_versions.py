@@ -13,13 +13,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.applications.models import Application
 from core.jobs.models import Job, JobStatus
 from core.outbox.models import OutboxEvent
+from core.jobs import listing_cache
+from tasks.listings import refresh_listings
+from tests.core.test_abuse_limits import throttle_rate, throttling_on  # noqa: F401 (fixtures)
 from tests.core.test_contract import PASSWORD, bearer
 from tests.factories import bulk_jobs
 
@@ -116,7 +118,9 @@ def test_the_contract_flow_under_each_prefix(prefix):
         assert listing["count"] == 1
 
     apply_body = {"job": job_id, "cover_letter": "...", "resume_url": "https://example.com/r.pdf"}
-    assert employer.post(f"{prefix}applications/apply/", apply_body, format="json").status_code == 403
+    assert (
+        employer.post(f"{prefix}applications/apply/", apply_body, format="json").status_code == 403
+    )
     assert seeker.post(f"{prefix}applications/apply/", apply_body, format="json").status_code == 201
     again = seeker.post(f"{prefix}applications/apply/", apply_body, format="json")
     assert again.status_code == 400
@@ -135,9 +139,12 @@ def test_the_contract_flow_under_each_prefix(prefix):
 
     refresh = tokens["alice"]["refresh"]
     rotated = anon.post(f"{prefix}token/refresh/", {"refresh": refresh}, format="json").json()
-    assert anon.post(
-        f"{prefix}token/blacklist/", {"refresh": rotated["refresh"]}, format="json"
-    ).status_code == 200
+    assert (
+        anon.post(
+            f"{prefix}token/blacklist/", {"refresh": rotated["refresh"]}, format="json"
+        ).status_code
+        == 200
+    )
     dead = anon.post(f"{prefix}token/refresh/", {"refresh": rotated["refresh"]}, format="json")
     assert dead.status_code == 401
 
@@ -157,7 +164,12 @@ def _answers(prefix: str, clients: dict, ids: dict) -> list[tuple]:
         ("anon", "get", "users/me/", None),
         ("anon", "delete", "categories/", None),
         ("anon", "post", "users/register/", {"username": "x"}),
-        ("anon", "post", "users/register/", {"username": "x", "is_employer": True, "is_job_seeker": True}),
+        (
+            "anon",
+            "post",
+            "users/register/",
+            {"username": "x", "is_employer": True, "is_job_seeker": True},
+        ),
         ("anon", "post", "token/", {"username": "nobody", "password": "nothing"}),
         ("employer", "get", "users/me/", None),
         ("employer", "get", f"jobs/{ids['job']}/", None),
@@ -166,15 +178,24 @@ def _answers(prefix: str, clients: dict, ids: dict) -> list[tuple]:
         ("employer", "post", "applications/apply/", {"job": ids["job"]}),
         ("seeker", "get", "applications/seeker/", None),
         ("seeker", "get", f"applications/{ids['application']}/", None),
-        ("seeker", "post", "applications/apply/", {"job": ids["job"], "cover_letter": "again", "resume_url": "https://example.com/r.pdf"}),
+        (
+            "seeker",
+            "post",
+            "applications/apply/",
+            {"job": ids["job"], "cover_letter": "again", "resume_url": "https://example.com/r.pdf"},
+        ),
         ("seeker", "post", "categories/", {"name": "No", "slug": "no"}),
     ]
     answers = []
     for who, method, path, body in requests:
         response = getattr(clients[who], method)(prefix + path, body, format="json")
-        answers.append((who, method, path, response.status_code, response["Content-Type"], response.content))
+        answers.append(
+            (who, method, path, response.status_code, response["Content-Type"], response.content)
+        )
     raw = clients["anon"].generic("POST", prefix + "token/", "not json", content_type="text/plain")
-    answers.append(("anon", "post", "token/ text", raw.status_code, raw["Content-Type"], raw.content))
+    answers.append(
+        ("anon", "post", "token/ text", raw.status_code, raw["Content-Type"], raw.content)
+    )
     return answers
 
 
@@ -226,7 +247,9 @@ def test_v2_registration_takes_a_role_and_refuses_the_booleans():
     assert response.status_code == 201
     assert response.json()["is_job_seeker"] is True and response.json()["is_employer"] is False
     # v1 still refuses a role it does not know, and still takes its booleans.
-    v1 = anon.post("/api/v1/users/register/", register_body("/api/v1/", "eve", "employer"), format="json")
+    v1 = anon.post(
+        "/api/v1/users/register/", register_body("/api/v1/", "eve", "employer"), format="json"
+    )
     assert v1.status_code == 201 and v1.json()["is_employer"] is True
 
 
@@ -238,13 +261,20 @@ def test_v2_errors_are_problem_details_for_each_status(seeker, job, settings):
     signed_in = APIClient()
     signed_in.force_authenticate(seeker)
 
-    problem = assert_problem(anon.post("/api/v2/jobs/create/", {}, format="json"), 401, "not_authenticated")
+    problem = assert_problem(
+        anon.post("/api/v2/jobs/create/", {}, format="json"), 401, "not_authenticated"
+    )
     assert problem["title"] == "Unauthorized"
-    assert_problem(signed_in.post("/api/v2/categories/", {"name": "A", "slug": "a"}, format="json"), 403)
+    assert_problem(
+        signed_in.post("/api/v2/categories/", {"name": "A", "slug": "a"}, format="json"), 403
+    )
     assert_problem(anon.get("/api/v2/jobs/999999/"), 404, "not_found")
     assert_problem(anon.delete("/api/v2/categories/"), 405, "method_not_allowed")
     assert_problem(anon.get("/api/v2/categories/", HTTP_ACCEPT="text/csv"), 406, "not_acceptable")
-    raw = anon.generic("POST", "/api/v2/token/", "a=b", content_type="application/x-www-form-urlencoded")
+    assert_problem(anon.get("/api/v2/categories/?format=csv"), 404, "not_found")
+    raw = anon.generic(
+        "POST", "/api/v2/token/", "a=b", content_type="application/x-www-form-urlencoded"
+    )
     assert_problem(raw, 415, "unsupported_media_type")
     invalid = assert_problem(anon.get("/api/v2/jobs/?remote=maybe"), 400)
     assert "remote" in invalid["errors"]
@@ -259,24 +289,11 @@ def test_v2_errors_are_problem_details_for_each_status(seeker, job, settings):
     assert v1_too_large.status_code == 413 and v1_too_large["Content-Type"] == "application/json"
 
 
-def test_v2_throttled_is_a_problem_with_retry_after(settings):
-    from django.core.cache import cache
-
-    cache.clear()
-    rest = {**settings.REST_FRAMEWORK}
-    rest["DEFAULT_THROTTLE_CLASSES"] = ["core.api.throttling.AnonRateThrottle"]
-    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "anon": "1/min"}
-    with override_settings(REST_FRAMEWORK=rest):
-        from rest_framework.settings import api_settings
-
-        api_settings.reload()
-        try:
-            anon = APIClient()
-            anon.get("/api/v2/users/me/")
-            response = anon.get("/api/v2/users/me/")
-        finally:
-            cache.clear()
-    api_settings.reload()
+def test_v2_throttled_is_a_problem_with_retry_after(throttle_rate):
+    throttle_rate("anon", "1/min")
+    anon = APIClient()
+    anon.get("/api/v2/categories/")
+    response = anon.get("/api/v2/categories/")
     assert_problem(response, 429, "throttled")
     assert int(response["Retry-After"]) > 0
 
@@ -296,6 +313,14 @@ def test_v2_database_outage_is_a_problem_503(monkeypatch):
 
 
 # --- v2: cursor pagination ------------------------------------------------------------------
+
+
+def refreshed_as_the_worker_does() -> None:
+    """The listings worker's answer to the last `job.published` event (`tasks.listings`): the
+    generation bump that makes every cached page, v1's and v2's, stale at once."""
+    event = OutboxEvent.objects.filter(event_type="job.published").latest("occurred_at")
+    refresh_listings(str(event.pk))
+    listing_cache.forget_local()  # this process's copy of the generation is re-read at once
 
 
 def _walk(client: APIClient, url: str, *, between=None) -> list[int]:
@@ -318,24 +343,19 @@ def test_v2_cursor_pages_neither_skip_nor_repeat_a_job_published_meanwhile(
 ):
     now = timezone.now()
     # Ties on published_at: the id breaks them.
-    bulk_jobs(
-        7, employer=employer, category=category, published_at=now - timedelta(hours=1)
-    )
-    bulk_jobs(
-        5, employer=employer, category=category, published_at=now - timedelta(hours=2)
-    )
+    bulk_jobs(7, employer=employer, category=category, published_at=now - timedelta(hours=1))
+    bulk_jobs(5, employer=employer, category=category, published_at=now - timedelta(hours=2))
     anon = APIClient()
-    before = list(
-        Job.objects.open().order_by("-published_at", "-id").values_list("id", flat=True)
-    )
+    before = list(Job.objects.open().order_by("-published_at", "-id").values_list("id", flat=True))
     published = []
 
     def publish(page: int) -> None:
         published.append(make_job(title=f"Published while paging {page}").id)
+        refreshed_as_the_worker_does()
 
     seen = _walk(anon, "/api/v2/jobs/?page_size=3", between=publish)
     assert seen == before  # every job that was there, once, in order; the new ones are above
-    assert len(published) == 4
+    assert len(published) == 3  # 12 jobs, 4 pages: 3 links followed
     fresh = _walk(anon, "/api/v2/jobs/?page_size=3")
     assert fresh == [*reversed(published), *before]
 
@@ -402,6 +422,7 @@ def test_v2_pages_are_cached_and_a_write_refreshes_them(make_job, listings_cache
     # v1's page of the same query is another entry, with its own bytes.
     assert anon.get("/api/jobs/").content != page.content
     second = make_job(title="Second")
+    refreshed_as_the_worker_does()
     fresh = anon.get("/api/v2/jobs/")
     assert [job["id"] for job in fresh.json()["results"]] == [second.id, first.id]
     assert fresh["ETag"] != page["ETag"]
@@ -417,14 +438,19 @@ def test_a_schema_per_version_and_the_contract_schema_unchanged():
     v2 = anon.get("/api/v2/docs/swagger.json")
     assert contract.status_code == v1.status_code == v2.status_code == 200
     contract_doc, v1_doc, v2_doc = contract.json(), v1.json(), v2.json()
-    assert all(path.startswith("/api/") and not path.startswith(("/api/v1/", "/api/v2/")) for path in contract_doc["paths"])
+    assert all(
+        path.startswith("/api/") and not path.startswith(("/api/v1/", "/api/v2/"))
+        for path in contract_doc["paths"]
+    )
     # v1's document is the contract's, at /api/v1/.
     assert json.loads(json.dumps(v1_doc).replace("/api/v1/", "/api/")) == contract_doc
     assert {p.replace("/api/v2/", "/api/") for p in v2_doc["paths"]} == set(contract_doc["paths"])
     assert v1_doc["info"]["version"] == "1.0.0" and v2_doc["info"]["version"] == "2.0.0"
 
     register = v2_doc["paths"]["/api/v2/users/register/"]["post"]
-    body = register["requestBody"]["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+    body = register["requestBody"]["content"]["application/json"]["schema"]["$ref"].rpartition("/")[
+        2
+    ]
     fields = v2_doc["components"]["schemas"][body]["properties"]
     assert "role" in fields and "is_employer" not in fields
     assert PROBLEM in register["responses"]["400"]["content"]
@@ -432,7 +458,9 @@ def test_a_schema_per_version_and_the_contract_schema_unchanged():
     assert "cursor" in [p["name"] for p in listing["parameters"]]
     page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert "count" not in v2_doc["components"]["schemas"][page.rpartition("/")[2]]["required"]
-    assert "cursor" not in [p["name"] for p in contract_doc["paths"]["/api/jobs/"]["get"]["parameters"]]
+    assert "cursor" not in [
+        p["name"] for p in contract_doc["paths"]["/api/jobs/"]["get"]["parameters"]
+    ]
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
@@ -445,7 +473,9 @@ def test_swagger_ui_and_redoc_per_version_with_a_version_picker(version):
     assert '"url": "/api/v2/docs/swagger.json"' in text
     assert f'"urls.primaryName": "{version}"' in text
     redoc = anon.get(f"/api/{version}/docs/redoc/")
-    assert redoc.status_code == 200 and f"/api/{version}/docs/swagger.json" in redoc.content.decode()
+    assert (
+        redoc.status_code == 200 and f"/api/{version}/docs/swagger.json" in redoc.content.decode()
+    )
     assert "urls" not in anon.get("/api/docs/").content.decode().split("swaggerSettings")[1][:200]
 
 
@@ -463,7 +493,15 @@ def test_a_deprecated_version_says_so_on_every_response(settings, job):
     settings.API_DEPRECATIONS = parse_api_deprecations("v1=2026-06-01/2027-12-31")
     settings.API_MIGRATION_NOTES_URL = "https://docs.example.com/migrating-to-v2"
     anon = APIClient()
-    for path in ("/api/v1/categories/", "/api/categories/", "/api/v1/jobs/", "/api/jobs/", f"/api/v1/jobs/{job.id}/", "/api/v1/nothing/", "/api/users/me/"):
+    for path in (
+        "/api/v1/categories/",
+        "/api/categories/",
+        "/api/v1/jobs/",
+        "/api/jobs/",
+        f"/api/v1/jobs/{job.id}/",
+        "/api/v1/nothing/",
+        "/api/users/me/",
+    ):
         response = anon.get(path)
         assert response["Deprecation"] == "@1780272000", path  # 2026-06-01T00:00:00Z
         assert response["Sunset"] == "Fri, 31 Dec 2027 00:00:00 GMT"

@@ -55,5 +55,8 @@ class PathVersioning(URLPathVersioning):
 
 
 def is_v2(request) -> bool:
-    """Whether a DRF request is answered by v2's rules."""
-    return getattr(request, "version", None) == V2
+    """Whether a DRF request is answered by v2's rules. By its path too: DRF negotiates the
+    content type before it sets `request.version`, so a 406 meets a request without one."""
+    if request is None:
+        return False
+    return (getattr(request, "version", None) or version_of_path(request.path)) == V2
