@@ -15,13 +15,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from core.applications.models import Application
+from core.jobs import listing_cache
 from core.jobs.models import Job, JobStatus
 from core.outbox.models import OutboxEvent
-from core.jobs import listing_cache
 from tasks.listings import refresh_listings
-from tests.core.test_abuse_limits import throttle_rate, throttling_on  # noqa: F401 (fixtures)
 from tests.core.test_contract import PASSWORD, bearer
 from tests.factories import bulk_jobs
 
@@ -44,9 +44,12 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:
     body = response.json()
     assert body["type"] == "about:blank"
     assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert isinstance(body["code"], str)
+    assert body["code"]
     if code is not None:
         assert body["code"] == code
     return body
@@ -61,7 +64,8 @@ def test_the_contract_flow_under_each_prefix(prefix):
         f"{prefix}users/register/", register_body(prefix, "acme", "employer"), format="json"
     )
     assert response.status_code == 201, response.content
-    assert response.json()["is_employer"] is True and response.json()["is_job_seeker"] is False
+    assert response.json()["is_employer"] is True
+    assert response.json()["is_job_seeker"] is False
     response = anon.post(
         f"{prefix}users/register/", register_body(prefix, "alice", "job_seeker"), format="json"
     )
@@ -79,7 +83,8 @@ def test_the_contract_flow_under_each_prefix(prefix):
     if v2:
         assert_problem(wrong, 401)
     else:
-        assert wrong.status_code == 401 and wrong["Content-Type"] == "application/json"
+        assert wrong.status_code == 401
+        assert wrong["Content-Type"] == "application/json"
     employer, seeker = bearer(tokens["acme"]["access"]), bearer(tokens["alice"]["access"])
 
     category_body = {"name": "Backend", "slug": "backend"}
@@ -94,7 +99,8 @@ def test_the_contract_flow_under_each_prefix(prefix):
         assert_problem(denied, 403)
         assert "name" in assert_problem(duplicate, 400)["errors"]
     else:
-        assert duplicate.status_code == 400 and "name" in duplicate.json()
+        assert duplicate.status_code == 400
+        assert "name" in duplicate.json()
 
     job_body = {
         "title": "Backend Engineer",
@@ -113,7 +119,9 @@ def test_the_contract_flow_under_each_prefix(prefix):
     listing = anon.get(f"{prefix}jobs/?search=Backend&ordering=created_at").json()
     assert [job["id"] for job in listing["results"]] == [job_id]
     if v2:  # a cursor page: no count
-        assert "count" not in listing and listing["next"] is None and listing["previous"] is None
+        assert "count" not in listing
+        assert listing["next"] is None
+        assert listing["previous"] is None
     else:
         assert listing["count"] == 1
 
@@ -222,7 +230,8 @@ def test_an_unknown_version_or_path_is_a_404():
     anon = APIClient()
     assert anon.get("/api/v3/jobs/").status_code == 404
     response = anon.get("/api/v1/nothing-here/")
-    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
     assert_problem(anon.get("/api/v2/nothing-here/"), 404, "not_found")
 
 
@@ -245,12 +254,14 @@ def test_v2_registration_takes_a_role_and_refuses_the_booleans():
     assert list(problem["errors"]) == ["role"]
     response = anon.post("/api/v2/users/register/", body, format="json")
     assert response.status_code == 201
-    assert response.json()["is_job_seeker"] is True and response.json()["is_employer"] is False
+    assert response.json()["is_job_seeker"] is True
+    assert response.json()["is_employer"] is False
     # v1 still refuses a role it does not know, and still takes its booleans.
     v1 = anon.post(
         "/api/v1/users/register/", register_body("/api/v1/", "eve", "employer"), format="json"
     )
-    assert v1.status_code == 201 and v1.json()["is_employer"] is True
+    assert v1.status_code == 201
+    assert v1.json()["is_employer"] is True
 
 
 # --- v2: problem details --------------------------------------------------------------------
@@ -286,11 +297,13 @@ def test_v2_errors_are_problem_details_for_each_status(seeker, job, settings):
     too_large = anon.generic("POST", "/api/v2/token/", big, content_type="application/json")
     assert_problem(too_large, 413, "request_too_large")
     v1_too_large = anon.generic("POST", "/api/v1/token/", big, content_type="application/json")
-    assert v1_too_large.status_code == 413 and v1_too_large["Content-Type"] == "application/json"
+    assert v1_too_large.status_code == 413
+    assert v1_too_large["Content-Type"] == "application/json"
 
 
-def test_v2_throttled_is_a_problem_with_retry_after(throttle_rate):
-    throttle_rate("anon", "1/min")
+def test_v2_throttled_is_a_problem_with_retry_after(monkeypatch):
+    # As tests/core/test_abuse_limits.py sets a rate: DRF binds the rates at import.
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "1/min")
     anon = APIClient()
     anon.get("/api/v2/categories/")
     response = anon.get("/api/v2/categories/")
@@ -372,10 +385,12 @@ def test_v2_previous_cursor_walks_back_and_links_keep_the_filters(employer, cate
     anon = APIClient()
     first = anon.get("/api/v2/jobs/?remote=true&page_size=4&ordering=-published_at").json()
     assert first["previous"] is None
-    assert "remote=true" in first["next"] and "/api/v2/jobs/" in first["next"]
+    assert "remote=true" in first["next"]
+    assert "/api/v2/jobs/" in first["next"]
     second = anon.get(first["next"]).json()
     third = anon.get(second["next"]).json()
-    assert len(third["results"]) == 2 and third["next"] is None
+    assert len(third["results"]) == 2
+    assert third["next"] is None
     back = anon.get(third["previous"]).json()
     assert back["results"] == second["results"]
     assert anon.get(back["previous"]).json()["results"] == first["results"]
@@ -404,7 +419,8 @@ def test_v2_ranked_and_salary_orderings_keep_numbered_pages_on_v2_links(make_job
     anon = APIClient()
     by_salary = anon.get("/api/v2/jobs/?ordering=-salary&page_size=2").json()
     assert by_salary["count"] == 3
-    assert by_salary["next"].startswith("http") and "/api/v2/jobs/?" in by_salary["next"]
+    assert by_salary["next"].startswith("http")
+    assert "/api/v2/jobs/?" in by_salary["next"]
     assert "page=2" in by_salary["next"]
     v1 = anon.get("/api/v1/jobs/?ordering=-salary&page_size=2").json()
     assert by_salary["results"] == v1["results"]
@@ -445,14 +461,16 @@ def test_a_schema_per_version_and_the_contract_schema_unchanged():
     # v1's document is the contract's, at /api/v1/.
     assert json.loads(json.dumps(v1_doc).replace("/api/v1/", "/api/")) == contract_doc
     assert {p.replace("/api/v2/", "/api/") for p in v2_doc["paths"]} == set(contract_doc["paths"])
-    assert v1_doc["info"]["version"] == "1.0.0" and v2_doc["info"]["version"] == "2.0.0"
+    assert v1_doc["info"]["version"] == "1.0.0"
+    assert v2_doc["info"]["version"] == "2.0.0"
 
     register = v2_doc["paths"]["/api/v2/users/register/"]["post"]
     body = register["requestBody"]["content"]["application/json"]["schema"]["$ref"].rpartition("/")[
         2
     ]
     fields = v2_doc["components"]["schemas"][body]["properties"]
-    assert "role" in fields and "is_employer" not in fields
+    assert "role" in fields
+    assert "is_employer" not in fields
     assert PROBLEM in register["responses"]["400"]["content"]
     listing = v2_doc["paths"]["/api/v2/jobs/"]["get"]
     assert "cursor" in [p["name"] for p in listing["parameters"]]
@@ -473,9 +491,8 @@ def test_swagger_ui_and_redoc_per_version_with_a_version_picker(version):
     assert '"url": "/api/v2/docs/swagger.json"' in text
     assert f'"urls.primaryName": "{version}"' in text
     redoc = anon.get(f"/api/{version}/docs/redoc/")
-    assert (
-        redoc.status_code == 200 and f"/api/{version}/docs/swagger.json" in redoc.content.decode()
-    )
+    assert redoc.status_code == 200
+    assert f"/api/{version}/docs/swagger.json" in redoc.content.decode()
     assert "urls" not in anon.get("/api/docs/").content.decode().split("swaggerSettings")[1][:200]
 
 
@@ -484,7 +501,8 @@ def test_swagger_ui_and_redoc_per_version_with_a_version_picker(version):
 
 def test_no_version_is_deprecated_now():
     response = APIClient().get("/api/v1/categories/")
-    assert not response.has_header("Deprecation") and not response.has_header("Sunset")
+    assert not response.has_header("Deprecation")
+    assert not response.has_header("Sunset")
 
 
 def test_a_deprecated_version_says_so_on_every_response(settings, job):
@@ -517,7 +535,8 @@ def test_api_deprecations_parsing():
 
     assert parse_api_deprecations("") == {}
     parsed = parse_api_deprecations("v1=2027-12-31, v2=2028-01-01/2029-01-01")
-    assert parsed["v1"][0] is None and str(parsed["v1"][1]) == "2027-12-31"
+    assert parsed["v1"][0] is None
+    assert str(parsed["v1"][1]) == "2027-12-31"
     assert str(parsed["v2"][0]) == "2028-01-01"
     for bad in ("v3=2027-12-31", "v1=someday", "v1=2028-01-01/2027-01-01", "v1"):
         with pytest.raises(ImproperlyConfigured):

@@ -24,6 +24,29 @@ from core.api.versions.problems import CONTENT_TYPE
 
 VERSION_NUMBERS = {"v1": "1.0.0", "v2": "2.0.0"}
 
+# The notes `Link: <...>; rel="deprecation"` points to by default (`API_MIGRATION_NOTES_URL`):
+# v2's reference opens with them.
+MIGRATION_NOTES = """
+
+## Migrating from v1 to v2
+
+v2 is v1 at `/api/v2/` with three changes; everything else (paths, fields, permissions,
+limits) is the same, and `/api/` and `/api/v1/` keep answering as v1.
+
+1. **Registration** takes `"role": "employer"` or `"role": "job_seeker"`. The booleans
+   `is_employer` and `is_job_seeker` are refused (`400`, a field error under `role`); the user
+   returned still carries both flags.
+2. **Errors** are RFC 9457 problem details, `Content-Type: application/problem+json`:
+   `type` (`about:blank`), `title`, `status`, `detail`, `code` (v1's code), and for validation
+   errors `errors` holding v1's body (the messages of each field).
+3. **The job listing** (`GET /api/v2/jobs/`) pages by cursor for the date orderings (the
+   default newest first, `-created_at`, and the ascending ones): follow `next` and `previous`,
+   whose `cursor` is opaque; there is no `count` and `page` is refused. A search ranked by
+   relevance and the salary orderings keep numbered pages with `count`.
+
+GraphQL (`/api/graphql/`) is not versioned: it evolves by deprecating fields.
+"""
+
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string", "description": "`about:blank`: the status says what happened."},
     "title": {"type": "string", "description": "The status's phrase."},
@@ -77,6 +100,7 @@ class VersionSchemaGenerator(SchemaGenerator):
             schema["info"]["version"] = VERSION_NUMBERS[self.api_version]
         if self.api_version == V2:
             _as_problems(schema)
+            schema["info"]["description"] += MIGRATION_NOTES
         return schema
 
 
