@@ -34,6 +34,7 @@ from core.jobs.models import PUBLIC_JOB_FIELDS
 from core.jobs.selectors import KEYSET_ORDERINGS, keyset_ordering, open_job_rows_after
 
 CURSOR_PARAM = "cursor"
+CURSOR_MAX_LENGTH = 256  # a cursor is about 100 characters; a longer one is not one of ours
 V2_LISTING_PATH = "/api/v2/jobs/"
 _ID = PUBLIC_JOB_FIELDS.index("id")
 _EXPIRES_AT = PUBLIC_JOB_FIELDS.index("expires_at")
@@ -49,6 +50,8 @@ def decode_cursor(raw: str, ordering: str) -> tuple[tuple[datetime, int], bool]:
     """`(date, id)` of the edge row and the direction; a field error for anything else (a
     cursor of another ordering included)."""
     try:
+        if len(raw) > CURSOR_MAX_LENGTH:
+            raise ValueError(raw)
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
         name, value, job_id, backwards = orjson.loads(text)
         moment = datetime.fromisoformat(value)

@@ -10,16 +10,16 @@ the error responses are `application/problem+json` (`problems`).
 from __future__ import annotations
 
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.jobs import JobViewSet
 from core.api.listings import JobSerializer
+from core.api.pagination import StandardPagination
 from core.api.schema import ERROR_COMPONENT, VALIDATION_ERROR_COMPONENT
 from core.api.versions import V2, VERSIONS, version_of_path
 from core.api.versions import registration as _registration  # noqa: F401 (v2's registration)
-from core.api.versions.cursor import CURSOR_PARAM
+from core.api.versions.cursor import CURSOR_MAX_LENGTH, CURSOR_PARAM
 from core.api.versions.problems import CONTENT_TYPE
 
 VERSION_NUMBERS = {"v1": "1.0.0", "v2": "2.0.0"}
@@ -50,7 +50,7 @@ GraphQL (`/api/graphql/`) is not versioned: it evolves by deprecating fields.
 _PROBLEM_PROPERTIES = {
     "type": {"type": "string", "description": "`about:blank`: the status says what happened."},
     "title": {"type": "string", "description": "The status's phrase."},
-    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+    "status": {"type": "integer", "format": "int32", "minimum": 400, "maximum": 599},
     "detail": {"type": "string", "description": "What went wrong, for people."},
     "code": {"type": "string", "description": "What went wrong, for programs (as in v1)."},
 }
@@ -121,6 +121,9 @@ def _as_problems(schema: dict) -> None:
                     response["content"] = {CONTENT_TYPE: content["application/json"]}
 
 
+LINK_MAX_LENGTH = 8192  # a link repeats the query (its filters are bounded) and adds a cursor
+
+
 # v2's listing: keyset pages for the date orderings (`cursor`), v1's numbered pages otherwise.
 @extend_schema_serializer(many=False)  # one page, not a list for drf-spectacular to paginate
 class JobCursorPageSerializer(serializers.Serializer):
@@ -129,20 +132,29 @@ class JobCursorPageSerializer(serializers.Serializer):
     as in v1."""
 
     count = serializers.IntegerField(
-        required=False, min_value=0, help_text="Numbered pages only: open jobs in all."
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text="Numbered pages only: open jobs in all.",
     )
-    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    next = serializers.URLField(
+        allow_null=True, max_length=LINK_MAX_LENGTH, help_text="The next page; null on the last."
+    )
     previous = serializers.URLField(
-        allow_null=True, help_text="The previous page; null on the first."
+        allow_null=True,
+        max_length=LINK_MAX_LENGTH,
+        help_text="The previous page; null on the first.",
     )
-    results = JobSerializer(many=True)
+    results = serializers.ListField(
+        child=JobSerializer(), max_length=StandardPagination.max_page_size
+    )
 
 
 JobViewSet.list = extend_schema(
     parameters=[
         OpenApiParameter(
             CURSOR_PARAM,
-            OpenApiTypes.STR,
+            {"type": "string", "maxLength": CURSOR_MAX_LENGTH},
             description=(
                 "Where a page starts: the `cursor` of a page's `next` or `previous` link "
                 "(date orderings only; a search ranked by relevance or a salary ordering pages "
