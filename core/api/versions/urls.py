@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
     SpectacularRedocView,
-    SpectacularSwaggerView,
+    SpectacularSwaggerSplitView,
 )
 
 from core.api import urls as api_urls
@@ -20,20 +20,25 @@ from core.api.versions import VERSIONS
 from core.api.versions.schema import VersionSchemaGenerator
 
 
-class VersionSwaggerView(SpectacularSwaggerView):
-    """Swagger UI with a version picker (its `urls`): every version's document, this one first."""
+class VersionSwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI with a version picker (its `urls`): every version's document, this one first.
+
+    The split view: the page loads its start-up script as a file (`?script`), which is where
+    the settings, and so the picker, are.
+    """
 
     version: str = ""
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
-        settings = json.loads(response.data["settings"])
-        settings["urls"] = [
-            {"name": version, "url": reverse(f"{version}:schema")} for version in VERSIONS
-        ]
-        settings["urls.primaryName"] = self.version
-        response.data["settings"] = self._dump(settings)
+        if "settings" in response.data:
+            settings = json.loads(response.data["settings"])
+            settings["urls"] = [
+                {"name": version, "url": reverse(f"{version}:schema")} for version in VERSIONS
+            ]
+            settings["urls.primaryName"] = self.version
+            response.data["settings"] = self._dump(settings)
         return response
 
 
