@@ -375,7 +375,7 @@ def register_serializer_class(request: Request) -> type[RegisterSerializer]:
     """v1's two booleans, or v2's `role` (`core.api.versions.registration`)."""
     from core.api.versions import is_v2, registration  # registration imports this module
 
-    return registration.RegisterSerializerV2 if is_v2(request) else RegisterSerializer
+    return registration.RoleRegistrationSerializer if is_v2(request) else RegisterSerializer
 
 
 class MeView(APIView):

@@ -21,7 +21,7 @@ from core.api.versions import V2
 _V1_FIELDS = ("is_employer", "is_job_seeker")
 
 
-class RegisterSerializerV2(RegisterSerializer):
+class RoleRegistrationSerializer(RegisterSerializer):
     """Registration as an employer or a job seeker, named by `role`."""
 
     is_employer = None
@@ -54,7 +54,7 @@ class RegisterSerializerV2(RegisterSerializer):
 
 # The v2 schema documents this body; v1's stays the `oneOf` of the two booleans.
 RegisterView.post = extend_schema(
-    request=RegisterSerializerV2,
+    request=RoleRegistrationSerializer,
     responses={
         201: UserSerializer,
         400: validation_error_response(
