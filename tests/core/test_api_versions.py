@@ -546,3 +546,22 @@ def test_api_deprecations_parsing():
     for bad in ("v3=2027-12-31", "v1=someday", "v1=2028-01-01/2027-01-01", "v1"):
         with pytest.raises(ImproperlyConfigured):
             parse_api_deprecations(bad)
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [("/api/jobs/", "v1"), ("/api/v1/jobs/", "v1"), ("/api/v2/jobs/", "v2")],
+)
+def test_request_version_is_set_on_every_mount(path, version, monkeypatch):
+    """`request.version` as the views see it, unversioned paths included."""
+    from core.api import jobs
+
+    seen = []
+
+    def list_jobs(view, request, *args, **kwargs):
+        seen.append(request.version)
+        raise jobs.NotFound("stop here")
+
+    monkeypatch.setattr(jobs.JobViewSet, "list", list_jobs)
+    APIClient().get(path, HTTP_AUTHORIZATION="")  # past the fast path: DRF's dispatch
+    assert seen == [version]
