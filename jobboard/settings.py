@@ -505,6 +505,50 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
+# --- API versions (core.api.versions) ------------------------------------------------------
+
+REST_FRAMEWORK.update(
+    {
+        "DEFAULT_VERSIONING_CLASS": "core.api.versions.PathVersioning",
+        "DEFAULT_VERSION": "v1",
+        "ALLOWED_VERSIONS": ["v1", "v2"],
+        # The API's handler, its answers as problem details (RFC 9457) on v2.
+        "EXCEPTION_HANDLER": "core.api.versions.problems.exception_handler",
+    }
+)
+MIDDLEWARE.insert(1, "core.api.versions.deprecation.DeprecationMiddleware")
+
+
+def parse_api_deprecations(raw: str) -> dict:
+    """`v1=2027-12-31` (sunset) or `v1=2026-12-01/2027-12-31` (deprecated since/sunset), comma
+    separated, as `{"v1": (since or None, sunset)}`."""
+    from datetime import date
+
+    deprecations = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        version, _, dates = (text.strip() for text in item.partition("="))
+        since, _, sunset = dates.rpartition("/")
+        try:
+            parsed = (date.fromisoformat(since) if since else None, date.fromisoformat(sunset))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"API_DEPRECATIONS: {item!r}: {exc}") from exc
+        if (
+            version not in REST_FRAMEWORK["ALLOWED_VERSIONS"]
+            or (parsed[0] or parsed[1]) > parsed[1]
+        ):
+            raise ImproperlyConfigured(f"API_DEPRECATIONS: {item!r}: unknown version or order")
+        deprecations[version] = parsed
+    return deprecations
+
+
+# Every response of a version named here carries Deprecation, Sunset and a Link to the notes.
+API_DEPRECATIONS = parse_api_deprecations(env.str("API_DEPRECATIONS", default=""))
+API_MIGRATION_NOTES_URL = env.str(
+    "API_MIGRATION_NOTES_URL",
+    # v2's reference, whose introduction holds the notes (core.api.versions.schema).
+    default=f"{PUBLIC_BASE_URL}/api/v2/docs/redoc/",
+)
+
 # --- Health probes --------------------------------------------------------------------------
 
 # How long /readyz waits for each dependency (database, cache, broker) before calling it down.
@@ -527,13 +571,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # What every page's policy ends with (GraphiQL's, built per page in core/graphql/, too).
 CONTENT_SECURITY_POLICY_COMMON = "base-uri 'none'; frame-ancestors 'none'; object-src 'none'"
 _CSP_COMMON = CONTENT_SECURITY_POLICY_COMMON
+_DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+    f"form-action 'none'; {_CSP_COMMON}"
+)
 CONTENT_SECURITY_POLICIES = {
     "": f"default-src 'none'; form-action 'none'; {_CSP_COMMON}",
-    "/api/docs/": (
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
-        f"form-action 'none'; {_CSP_COMMON}"
-    ),
+    "/api/docs/": _DOCS_POLICY,
+    # Each version's Swagger UI and ReDoc (core.api.versions) are the same pages.
+    "/api/v1/docs/": _DOCS_POLICY,
+    "/api/v2/docs/": _DOCS_POLICY,
     "/admin/": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; "

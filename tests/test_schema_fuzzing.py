@@ -53,6 +53,8 @@ from tests.factories import make_user
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMA_PATH = "/api/docs/swagger.json"
+# Each version's document: the unversioned one (v1, the contract's paths) and v2's.
+SCHEMA_PATHS = {"v1": SCHEMA_PATH, "v2": "/api/v2/docs/swagger.json"}
 DEFAULT_SEED = 20260101
 
 MAX_TIME = int(os.environ.get("FUZZ_MAX_TIME") or 0) or None
@@ -170,15 +172,15 @@ values = {_toml_list(world["applications"])}
 "query.job" = {{ dictionary = "jobs", probability = 0.5 }}
 
 [[operations]]
-include-path-regex = "^/api/jobs/[{{]id[}}]/"
+include-path-regex = "^/api/(v2/)?jobs/[{{]id[}}]/"
 parameters = {{ "path.id" = {{ dictionary = "jobs", probability = 0.5 }} }}
 
 [[operations]]
-include-path-regex = "^/api/categories/[{{]id[}}]/"
+include-path-regex = "^/api/(v2/)?categories/[{{]id[}}]/"
 parameters = {{ "path.id" = {{ dictionary = "categories", probability = 0.5 }} }}
 
 [[operations]]
-include-path-regex = "^/api/applications/[{{]id[}}]/"
+include-path-regex = "^/api/(v2/)?applications/[{{]id[}}]/"
 parameters = {{ "path.id" = {{ dictionary = "applications", probability = 0.5 }} }}
 """
     identities = {
@@ -253,8 +255,9 @@ def fuzzed_server(transactional_db, monkeypatch) -> Iterator[str]:
         logging.disable(logging.NOTSET)
 
 
+@pytest.mark.parametrize("version", list(SCHEMA_PATHS))
 @pytest.mark.parametrize("role", ["anonymous", "employer", "job_seeker", "admin"])
-def test_api_conforms_to_its_schema(fuzzed_server, role, tmp_path):
+def test_api_conforms_to_its_schema(fuzzed_server, role, version, tmp_path):
     world = seed_world()
     config = run_config(world, role, tmp_path)
     command = [
@@ -265,7 +268,7 @@ def test_api_conforms_to_its_schema(fuzzed_server, role, tmp_path):
         str(config),
         "--no-color",
         "run",
-        f"{fuzzed_server}{SCHEMA_PATH}",
+        f"{fuzzed_server}{SCHEMA_PATHS[version]}",
         "--workers",
         "1",
         "--max-examples",
@@ -286,7 +289,7 @@ def test_api_conforms_to_its_schema(fuzzed_server, role, tmp_path):
     assert result.returncode == 0, f"schemathesis as {role} found failures:\n{report}"
     print(f"{role}: {report[report.rfind('SUMMARY') :]}")  # shown by `make fuzz` (pytest -s)
     # Not a vacuous pass: every operation of the schema was called.
-    schema = APIClient().get(SCHEMA_PATH).json()
+    schema = APIClient().get(SCHEMA_PATHS[version]).json()
     operations = sum(len(methods) for methods in schema["paths"].values())
     tested = re.search(r"^\s*Tested: (\d+)$", report, re.MULTILINE)
     assert tested, report

@@ -364,7 +364,7 @@ class RegisterView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = RegisterSerializer(data=request.data)
+        serializer = register_serializer_class(request)(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = services.register_user(
@@ -374,6 +374,13 @@ class RegisterView(APIView):
             role=Role.EMPLOYER if data["is_employer"] else Role.JOB_SEEKER,
         )
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+def register_serializer_class(request: Request) -> type[RegisterSerializer]:
+    """v1's two booleans, or v2's `role` (`core.api.versions.registration`)."""
+    from core.api.versions import is_v2, registration  # registration imports this module
+
+    return registration.RoleRegistrationSerializer if is_v2(request) else RegisterSerializer
 
 
 class MeView(APIView):

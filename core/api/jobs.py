@@ -42,6 +42,7 @@ from core.api.fields import (
 from core.api.listings import CategorySerializer, JobSerializer
 from core.api.permissions import IsAdmin, IsEmployer, IsEmployerOrAdmin
 from core.api.schema import validation_error_response
+from core.api.versions import V2, cursor, is_v2, version_of_path
 from core.jobs import listing_cache, selectors, services
 from core.jobs.models import EDITABLE_JOB_FIELDS, Category, EmploymentType, Job
 from core.jobs.selectors import ORDERINGS, JobListFilters
@@ -395,6 +396,8 @@ class JobViewSet(
         # This docstring is the operation's description in the published schema, kept word for
         # word: the cache is `core.jobs.listing_cache`, the bodies it stores `core.api.listings`.
         """The public listing, served from the listings cache (see `core.listings`)."""
+        if is_v2(request):  # keyset pages (core.api.versions.cursor)
+            return cursor.job_list(self, request)
         alias = listings.job_list_alias(request.META.get("QUERY_STRING", ""))
         entry, generation = listing_cache.alias_lookup(alias)
         if entry is None:
@@ -506,7 +509,7 @@ def _listing_fast_path(cls, drf_view, actions, initkwargs):
 
     @functools.wraps(drf_view)
     def view(request, *args, **kwargs):
-        if not listings.plain_anonymous_get(request):
+        if not listings.plain_anonymous_get(request) or version_of_path(request.path) == V2:
             return drf_view(request, *args, **kwargs)
         entry = listings.remembered_job_list(request)
         if entry is None:

@@ -140,6 +140,60 @@ def _open_jobs_matching(filters: JobListFilters) -> QuerySet[Job]:
     return jobs.order_by(*ORDERINGS.get(ordering or "-published_at", ORDERINGS["-published_at"]))
 
 
+# --- Keyset pages (API v2) -----------------------------------------------------------------
+
+# The orderings a page may continue from its last row (a date and the id as tie-breaker, both
+# columns of an index on the open set): the column and whether it is descending.
+KEYSET_ORDERINGS = {
+    "-published_at": ("published_at", True),
+    "-created_at": ("created_at", True),
+    "published_at": ("published_at", False),
+    "created_at": ("created_at", False),
+}
+
+
+def keyset_ordering(filters: JobListFilters) -> str | None:
+    """The ordering `list_open_jobs(filters)` sorts by if a keyset can page it, else None
+    (relevance ranking, salary)."""
+    ordering = filters.ordering
+    if ordering == "relevance" or (not ordering and filters.search):
+        if connection.vendor == "postgresql" and filters.search:
+            return None
+        ordering = "-published_at"
+    ordering = ordering or "-published_at"
+    return ordering if ordering in KEYSET_ORDERINGS else None
+
+
+def open_job_rows_after(
+    *, filters: JobListFilters, after: tuple[datetime, int] | None, backwards: bool, limit: int
+) -> list[tuple]:
+    """Up to `limit` rows of the public listing (`LISTED_FIELDS`, as `open_job_rows`) that come
+    after the row whose (ordering column, id) is `after` in `keyset_ordering(filters)`, or
+    before it when `backwards` (still in listing order). No OFFSET: the page starts at `after`
+    in the listing's index, however deep; no count either.
+    """
+    ordering = keyset_ordering(filters)
+    if ordering is None:
+        raise ValueError("a listing ranked by relevance or salary has no keyset")
+    column, descending = KEYSET_ORDERINGS[ordering]
+    jobs = _open_jobs_matching(filters)
+    order = ORDERINGS[ordering]
+    if backwards:
+        order = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
+    if after is not None:
+        value, job_id = after
+        op = "lt" if descending != backwards else "gt"
+        # (column, id) < (value, job_id), written so that `column <= value` bounds the index scan.
+        jobs = jobs.filter(
+            Q(**{f"{column}__{op}e": value})
+            & (Q(**{f"{column}__{op}": value}) | Q(**{f"id__{op}": job_id}))
+        )
+    rows = list(jobs.order_by(*order).values_list(*LISTED_FIELDS)[:limit])
+    if backwards:
+        rows.reverse()
+    return rows
+
+
 # COUNT(*) as a plain expression: an aggregate would make the ORM group the outer query.
 _COUNT_ALL = Func(template="COUNT(*)", output_field=BigIntegerField())
 

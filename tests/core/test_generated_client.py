@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "tests" / "client_flow" / "flow.py"
+FLOW_V2 = ROOT / "tests" / "client_flow" / "flow_v2.py"
 GENERATOR_CONFIG = ROOT / "tests" / "client_flow" / "openapi-python-client.yaml"
 PACKAGE = "nexus_jobboard_client"
 
@@ -92,6 +93,31 @@ def test_generated_client_runs_the_contract_flow_and_type_checks(start_gunicorn,
     assert flow.returncode == 0, flow.stdout + flow.stderr
     assert "ok  POST /api/token/blacklist/: 200" in flow.stdout
     assert flow.stdout.rstrip().endswith("the whole flow passed"), flow.stdout
+
+
+def test_a_client_generated_from_v2s_schema_runs_v2s_flow_and_type_checks(start_gunicorn, tmp_path):
+    """v2's changes as a generated client meets them: `role` an enum, errors problem details
+    parsed into `Error`, the listing a `JobCursorPage` paged by its cursor."""
+    server = start_gunicorn("--workers", "2")
+    packages = generate_client(f"{server.base}/api/v2/docs/swagger.json", tmp_path / "client")
+    checked = run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            tmp_path / "mypy",
+            FLOW_V2,
+        ],
+        MYPYPATH=str(packages),
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    flow = run([sys.executable, FLOW_V2, server.base], PYTHONPATH=str(packages))
+    assert flow.returncode == 0, flow.stdout + flow.stderr
+    assert "ok  POST /api/v2/token/ (wrong password): 401" in flow.stdout
+    assert flow.stdout.rstrip().endswith("v2: the whole flow passed"), flow.stdout
 
 
 def test_public_operations_take_the_unauthenticated_client(start_gunicorn, tmp_path):
