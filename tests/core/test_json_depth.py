@@ -152,7 +152,13 @@ def test_every_json_endpoint_refuses_a_deep_body(
         lambda m: (
             "00000000-0000-0000-0000-000000000000"
             if "session" in path
-            else str(application.pk if "applications" in path else application.job_id)
+            else str(
+                application.pk
+                if "applications" in path
+                else application.job.category_id
+                if "categories" in path
+                else application.job_id
+            )
         ),
         path,
     )
