@@ -80,6 +80,7 @@ def test_the_schema_documents_each_operations_headers(anon_client):
     schema = anon_client.get("/api/docs/swagger.json").json()
     assert set(schema["components"]["headers"]) == {
         "X-Request-ID",
+        "Access-Control-Allow-Origin",
         "RateLimit-Policy",
         "RateLimit",
         "Retry-After",
@@ -91,6 +92,7 @@ def test_the_schema_documents_each_operations_headers(anon_client):
 
     assert headers("/api/jobs/", "get", "200") == {
         "X-Request-ID",
+        "Access-Control-Allow-Origin",
         "RateLimit-Policy",
         "RateLimit",
         "ETag",
@@ -104,3 +106,4 @@ def test_the_schema_documents_each_operations_headers(anon_client):
         for operation in item.values():
             for response in operation["responses"].values():
                 assert "X-Request-ID" in response["headers"]
+                assert "Access-Control-Allow-Origin" in response["headers"]
