@@ -106,11 +106,11 @@ def test_collection_has_a_base_url_folders_and_tests_on_every_request():
 @pytest.mark.parametrize("prefix", VERSION_FOLDERS.values())
 def test_each_version_holds_the_contract_requests_in_order_on_its_paths(prefix):
     items = version_folders()[prefix]
-    others = [other for other in VERSION_FOLDERS.values() if other != prefix and other != "/api/"]
     for item in items:
         path = path_of(item)
         assert path.startswith(prefix), item["name"]
-        assert not any(path.startswith(other) for other in others), item["name"]
+        if prefix == "/api/":  # v1's folder calls the unversioned paths, none of a version's
+            assert not path.startswith(("/api/v1/", "/api/v2/")), item["name"]
     called = [(item["request"]["method"], path_of(item)) for item in items]
     expected = [(method, prefix + path.removeprefix("/api/")) for method, path in CONTRACT_REQUESTS]
     positions = [called.index(request) for request in expected if request in called]
