@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, resolve
@@ -22,6 +23,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.accounts import services as account_services
 from core.accounts.models import User, UserSession
+from core.alerts import selectors as alert_selectors
+from core.alerts import services as alert_services
+from core.alerts.models import JobAlert
 from core.api import accounts as account_views
 from core.api import jobs as job_views
 from core.api.accounts import session_refresh_token
@@ -29,6 +33,8 @@ from core.applications.models import Application
 from core.jobs import services
 from core.jobs.models import Category, Job, JobStatus
 from core.outbox.models import OutboxEvent
+from core.webhooks import services as webhook_services
+from core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from jobboard import urls as root_urls
 from tests.conftest import client_for
 from tests.factories import PASSWORD
@@ -73,6 +79,14 @@ def _job_owner_or_admin(ok: int) -> dict[str, int]:
     }
 
 
+def _own_alert(ok: int) -> dict[str, int]:
+    return {**_seekers_only(ok), "other_seeker": 404}
+
+
+def _own_endpoint(ok: int) -> dict[str, int]:
+    return {**_employers_only(ok), "other_employer": 404}
+
+
 ADMIN_ONLY_200 = {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}
 
 
@@ -88,9 +102,16 @@ class World:
     open_job: Job
     application: Application
     session: UserSession
+    alert: JobAlert
+    endpoint: WebhookEndpoint
+    delivery: WebhookDelivery
 
     def ids(self) -> dict[str, Any]:
         return {
+            "alert": self.alert.pk,
+            "alert_token": alert_selectors.unsubscribe_token(self.alert),
+            "hook": self.endpoint.pk,
+            "delivery": self.delivery.pk,
             "session": self.session.pk,
             "category": self.category.pk,
             "spare_category": self.spare_category.pk,
@@ -186,6 +207,40 @@ def _status_body(world: World, user: User | None) -> dict[str, Any]:
     return {"status": "reviewed", "note": "Looks good"}
 
 
+def _register_body_v2(world: World, user: User | None) -> dict[str, Any]:
+    body = _register_body(world, user)
+    del body["is_job_seeker"]
+    return {**body, "role": "job_seeker"}
+
+
+def _alert_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"name": "Django roles", "filters": {"search": "django"}, "frequency": "daily"}
+
+
+def _alert_patch_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"is_active": False}
+
+
+def _one_click_body(world: World, user: User | None) -> dict[str, str]:
+    return {"List-Unsubscribe": "One-Click"}
+
+
+# An address literal: the SSRF check needs no DNS for it, and nothing is sent in these tests.
+WEBHOOK_URL = "https://93.184.215.14/hooks"
+
+
+def _webhook_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"url": WEBHOOK_URL, "events": ["application.submitted"], "description": "ATS"}
+
+
+def _webhook_patch_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"description": "Renamed"}
+
+
+def _graphql_body(world: World, user: User | None) -> dict[str, Any]:
+    return {"query": "{ categories { id slug } }"}
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -193,11 +248,24 @@ class Row:
     url: str
     body: Body
     expected: dict[str, int]
+    # "json", or "form" for the one-click unsubscribe a mail client POSTs (RFC 8058).
+    encoding: str = "json"
+    # Served under every version's prefix (core.api.urls); GraphQL is not versioned.
+    versioned: bool = True
+    # v2's body where it differs from v1's (registration takes `role`).
+    v2_body: Body | None = None
 
 
 MATRIX = [
     # Accounts and tokens: registration and the token endpoints ignore who is calling.
-    Row("register", "post", "/api/users/register/", _register_body, dict.fromkeys(ROLES, 201)),
+    Row(
+        "register",
+        "post",
+        "/api/users/register/",
+        _register_body,
+        dict.fromkeys(ROLES, 201),
+        v2_body=_register_body_v2,
+    ),
     Row("me", "get", "/api/users/me/", _no_body, SIGNED_IN),
     Row("me-update", "patch", "/api/users/me/", _profile_body, SIGNED_IN),
     Row(
@@ -346,11 +414,94 @@ MATRIX = [
             "admin": 403,
         },
     ),
+    # Job alerts: a job seeker's own; another's is not found. The one-click unsubscribe needs
+    # no login: its signed token is the credential.
+    Row("alert-list", "get", "/api/alerts/", _no_body, _seekers_only(200)),
+    Row("alert-create", "post", "/api/alerts/", _alert_body, _seekers_only(201)),
+    Row("alert-detail", "get", "/api/alerts/{alert}/", _no_body, _own_alert(200)),
+    Row("alert-patch", "patch", "/api/alerts/{alert}/", _alert_patch_body, _own_alert(200)),
+    Row("alert-delete", "delete", "/api/alerts/{alert}/", _no_body, _own_alert(204)),
+    Row("alert-jobs", "get", "/api/alerts/{alert}/jobs/", _no_body, _own_alert(200)),
+    Row(
+        "alert-unsubscribe-get", "get", "/api/alerts/unsubscribe/{alert_token}/", _no_body, EVERYONE
+    ),
+    Row(
+        "alert-unsubscribe",
+        "post",
+        "/api/alerts/unsubscribe/{alert_token}/",
+        _one_click_body,
+        EVERYONE,
+        encoding="form",
+    ),
+    # Webhooks: an employer's own endpoints and their deliveries; another's is not found.
+    Row("webhook-list", "get", "/api/webhooks/", _no_body, _employers_only(200)),
+    Row("webhook-create", "post", "/api/webhooks/", _webhook_body, _employers_only(201)),
+    Row("webhook-detail", "get", "/api/webhooks/{hook}/", _no_body, _own_endpoint(200)),
+    Row("webhook-patch", "patch", "/api/webhooks/{hook}/", _webhook_patch_body, _own_endpoint(200)),
+    Row("webhook-delete", "delete", "/api/webhooks/{hook}/", _no_body, _own_endpoint(204)),
+    Row(
+        "webhook-rotate",
+        "post",
+        "/api/webhooks/{hook}/rotate-secret/",
+        _no_body,
+        _own_endpoint(200),
+    ),
+    Row("webhook-ping", "post", "/api/webhooks/{hook}/ping/", _no_body, _own_endpoint(202)),
+    Row(
+        "webhook-deliveries",
+        "get",
+        "/api/webhooks/{hook}/deliveries/",
+        _no_body,
+        _own_endpoint(200),
+    ),
+    Row(
+        "webhook-delivery",
+        "get",
+        "/api/webhooks/{hook}/deliveries/{delivery}/",
+        _no_body,
+        _own_endpoint(200),
+    ),
+    Row(
+        "webhook-redeliver",
+        "post",
+        "/api/webhooks/{hook}/deliveries/{delivery}/redeliver/",
+        _no_body,
+        _own_endpoint(202),
+    ),
+    # GraphQL: the HTTP side only (anyone may send a document). Who may see or do what through
+    # each field is the GraphQL tests' matrix (tests/graphql/), with its errors' codes.
+    Row(
+        "graphql-get",
+        "get",
+        "/api/graphql/?query=%7Bcategories%7Bid%7D%7D",
+        _no_body,
+        EVERYONE,
+        versioned=False,
+    ),
+    Row("graphql-post", "post", "/api/graphql/", _graphql_body, EVERYONE, versioned=False),
 ]
 
+# v1 answers byte for byte what the unversioned paths answer (tests/core/test_api_versions.py):
+# the matrix runs at /api/ and at /api/v2/, and counts /api/v1/ as covered by the first.
+PREFIXES = ["/api/", "/api/v2/"]
+COVERED_PREFIXES = ["/api/", "/api/v1/", "/api/v2/"]
+
+
+def _at(prefix: str, url: str) -> str:
+    return prefix + url.removeprefix("/api/")
+
+
 CASES = [
-    pytest.param(row, role, row.expected[role], id=f"{row.name}-{role}")
+    pytest.param(
+        row,
+        prefix,
+        role,
+        row.expected[role],
+        id=f"{prefix.strip('/').replace('/', '-')}-{row.name}-{role}",
+    )
+    for prefix in PREFIXES
     for row in MATRIX
+    if row.versioned or prefix == "/api/"
     for role in ROLES
 ]
 
@@ -359,6 +510,9 @@ CASES = [
 def world(
     employer, other_employer, seeker, other_seeker, admin_user, category, make_job, application
 ) -> World:
+    endpoint = webhook_services.create_endpoint(
+        employer=employer, url=WEBHOOK_URL, event_types=["application.submitted"]
+    )
     # A second session of everyone, for "end all others" to end.
     for user in (employer, other_employer, other_seeker, admin_user):
         account_services.start_session(user=user, user_agent="another device")
@@ -378,6 +532,11 @@ def world(
         draft=make_job(status=JobStatus.DRAFT, title="Draft role"),
         open_job=make_job(title="Second opening"),
         application=application,
+        alert=alert_services.create_alert(
+            user=seeker, name="Backend", filters={"search": "backend"}, frequency="instant"
+        ),
+        endpoint=endpoint,
+        delivery=webhook_services.ping(endpoint=endpoint),
     )
 
 
@@ -392,18 +551,33 @@ def _snapshot() -> dict[str, Any]:
         "applications": list(Application.objects.order_by("pk").values_list("pk", "status")),
         "events": OutboxEvent.objects.count(),
         "open sessions": UserSession.objects.filter(ended_at__isnull=True).count(),
+        "alerts": list(JobAlert.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        "webhook endpoints": list(
+            WebhookEndpoint.objects.order_by("pk").values_list(
+                "pk", "url", "description", "is_active", "secret"
+            )
+        ),
+        "webhook deliveries": list(
+            WebhookDelivery.objects.order_by("pk").values_list("pk", "status", "next_attempt_at")
+        ),
     }
 
 
-@pytest.mark.parametrize(("row", "role", "expected_status"), CASES)
-def test_authorization_matrix(world, row, role, expected_status):
+@pytest.mark.parametrize(("row", "prefix", "role", "expected_status"), CASES)
+def test_authorization_matrix(world, row, prefix, role, expected_status):
     user = world.users[role]
     client = client_for(user) if user is not None else APIClient()
-    url = row.url.format(**world.ids())
-    body = row.body(world, user)
+    url = _at(prefix, row.url.format(**world.ids()))
+    make_body = row.v2_body if prefix == "/api/v2/" and row.v2_body else row.body
+    body = make_body(world, user)
     before = _snapshot()
 
-    response = getattr(client, row.method)(url, body, format="json")
+    if row.encoding == "form":
+        response = getattr(client, row.method)(
+            url, urlencode(body), content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = getattr(client, row.method)(url, body, format="json")
 
     assert response.status_code == expected_status, (
         f"{row.method.upper()} {url} as {role}: {response.status_code} {response.content[:300]!r}"
@@ -413,7 +587,7 @@ def test_authorization_matrix(world, row, role, expected_status):
         assert isinstance(payload, dict)
         assert "detail" in payload, payload
         assert _snapshot() == before, "a refused request changed the database"
-    elif row.method != "get" and not row.name.startswith("token-"):
+    elif row.method != "get" and not row.name.startswith(("token-", "graphql-")):
         assert _snapshot() != before, "an accepted write changed nothing"
     if expected_status == 204:
         assert response.content == b""
@@ -443,10 +617,18 @@ def test_deleted_job_is_gone_for_everyone_but_its_application_stays(world, role,
 # --- The guard: every route of the API has rows here --------------------------------------
 
 # Served under /api/ but not by the API's views: the documentation (tests/core/test_docs.py).
-NOT_IN_THE_MATRIX = {"api/docs/swagger.json", "api/docs/", "api/docs/redoc/"}
+NOT_IN_THE_MATRIX = {
+    f"api/{version}docs/{page}"
+    for version in ("", "v1/", "v2/")
+    for page in ("swagger.json", "", "redoc/")
+}
 SAMPLE_IDS = {
-    **dict.fromkeys(["category", "spare_category", "job", "draft", "open_job", "app"], 1),
+    **dict.fromkeys(
+        ["category", "spare_category", "job", "draft", "open_job", "app", "alert", "hook"], 1
+    ),
     "session": "00000000-0000-0000-0000-000000000001",
+    "delivery": "00000000-0000-0000-0000-000000000001",
+    "alert_token": "a-token",
 }
 ANY_METHOD = "any"
 
@@ -495,8 +677,10 @@ def uncovered_api_routes(urlconf: Any = None, rows: list[Row] = MATRIX) -> set[t
     """The (route, method) pairs the URLconf serves under /api/ that no row of `rows` requests."""
     covered = set()
     for row in rows:
-        route = resolve(row.url.format(**SAMPLE_IDS), urlconf=urlconf).route
-        covered |= {(route, row.method), (route, ANY_METHOD)}
+        url = row.url.format(**SAMPLE_IDS).partition("?")[0]
+        for prefix in COVERED_PREFIXES if row.versioned else ["/api/"]:
+            route = resolve(_at(prefix, url), urlconf=urlconf).route
+            covered |= {(route, row.method), (route, ANY_METHOD)}
     return api_routes(urlconf) - covered
 
 
@@ -535,12 +719,12 @@ def _urlconf_with(*extra: Any) -> ModuleType:
         ),
         (
             path(
-                "api/v2/",
+                "api/beta/",
                 include(
                     [path("jobs/<int:pk>/", job_views.JobViewSet.as_view({"delete": "destroy"}))]
                 ),
             ),
-            {("api/v2/jobs/<int:pk>/", "delete")},
+            {("api/beta/jobs/<int:pk>/", "delete")},
         ),
         (path("api/users/me/", _MeWithDelete.as_view()), {("api/users/me/", "delete")}),
         (path("api/ping/", lambda request: None), {("api/ping/", ANY_METHOD)}),

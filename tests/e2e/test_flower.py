@@ -119,7 +119,7 @@ def test_flower_requires_the_configured_credentials_and_shows_the_running_worker
 
     wait_until(worker_listed, timeout=30, what=f"Flower to list {worker.node}")
     queues = {queue["name"] for queue in workers[worker.node]["active_queues"]}
-    assert queues == {"outbox", "notifications", "listings", "maintenance", "alerts"}
+    assert queues == {"outbox", "notifications", "listings", "maintenance", "alerts", "webhooks"}
 
     status, _, page = get(f"{base}/worker/{worker.node}", CREDENTIALS)
     assert status == 200
