@@ -8,7 +8,7 @@ machine falls on both alike. The verdict is on the median of the rounds' ratios
 GraphQL ÷ REST. Target: >= 0.5. Before the load, both answers are checked to hold the same 20
 jobs, and each is run once in this process to count its SQL queries.
 
-    .venv/bin/python bench/graphql.py [--duration 10 --slice 2 --rounds 2 --connections 8
+    .venv/bin/python bench/graphql_throughput.py [--duration 10 --slice 2 --rounds 2 --connections 8
                                        --threads 2 --workers 2]
 
 Needs wrk on PATH (`apt-get install -y wrk`), PostgreSQL and Redis; seeds the database named in
