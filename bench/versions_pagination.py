@@ -11,7 +11,7 @@ Each page is built as the API builds it on a cache miss, without the cache:
 Target (issue 16): the deep v2 page within 2x of v2's page 1. The seeding is `bench/search.py`'s
 (its database is kept for the next run).
 
-    .venv/bin/python bench/versions_pagination.py [--jobs 200000 --depth 100000 --repeats 7]
+    .venv/bin/python bench/versions_pagination.py [--jobs 1000000 --depth 100000 --repeats 7]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def timed(build, repeats: int) -> tuple[float, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--depth", type=int, default=100_000, help="rows before the deep page")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
